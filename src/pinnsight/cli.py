@@ -1,0 +1,181 @@
+"""Command line: ``pinnsight problems | train | demo | show``. Bad input: one error line, exit code 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import PinnsightError
+
+DEMO = {"problem": "convection", "params": {"beta": 5.0}, "adam": 3000, "lbfgs": 500}
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise PinnsightError(f"{what} {item!r} is not of the form NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _named(spec: str, what: str) -> tuple[str, dict[str, str]]:
+    """``name:key=value,key=value`` -> (name, {key: value})."""
+    name, _, rest = spec.partition(":")
+    if not name:
+        raise PinnsightError(f"{what} {spec!r} has no name (expected NAME[:key=value,...])")
+    return name, _pairs(tuple(p for p in rest.split(",") if p), f"{what} option")
+
+
+def _int(value: str, what: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise PinnsightError(f"{what}={value!r} is not an integer") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pinnsight")
+def cli():
+    """Train physics-informed neural networks reliably."""
+
+
+@cli.command()
+def problems():
+    """List the problems with their coefficients and defaults."""
+    from .problems import problem_specs
+
+    for spec in problem_specs().values():
+        click.echo(f"{spec.name}: {spec.summary}")
+        for name, p in spec.params.items():
+            rng = f" one of {', '.join(p.choices)}" if p.choices else ""
+            if p.min is not None:
+                rng += f" ({'>' if p.min_exclusive else '≥'} {p.min:g})"
+            default = p.default if isinstance(p.default, str) else f"{p.default:g}"
+            click.echo(f"    {name} = {default}{rng}  {p.doc}")
+
+
+def _train_and_write(config, out: Path | None, progress: bool) -> dict:
+    from .runs import check_new_run_dir, default_run_dir, write_run
+    from .train import train
+
+    out = Path(out) if out is not None else default_run_dir(config.problem, config.seed)
+    check_new_run_dir(out)
+    result = train(config, progress=progress)
+    write_run(out, result)
+    m = result.metrics
+    click.echo(f"{config.problem}: rel_l2 = {m['rel_l2']:.3e}  ({m['steps']} steps, {m['wall_s']:.1f} s, "
+               f"stopped: {m['stop_reason']})")
+    for ph in m["phases"]:
+        extra = f", {ph['function_evals']} function evals" if ph["name"] == "lbfgs" else ""
+        click.echo(f"  {ph['name']}: {ph['steps']}/{ph['budget']} steps{extra}, stop: {ph['stop_reason']}, "
+                   f"loss {ph['start_loss']:.3e} -> {ph['end_loss']:.3e}")
+    click.echo(f"run directory: {out}")
+    return m
+
+
+@cli.command()
+@click.argument("problem")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Problem coefficient or option.")
+@click.option("--steps", default="5000", show_default=True, help="Adam steps.")
+@click.option("--lbfgs-steps", default="1000", show_default=True, help="L-BFGS iterations after Adam.")
+@click.option("--optimizer", "optimizers", multiple=True, metavar="NAME[:steps=N,key=value]",
+              help="Optimizer phase, repeatable, in order (replaces --steps/--lbfgs-steps), e.g. adam:steps=2000,lr=1e-3.")
+@click.option("--model", default="mlp", show_default=True, metavar="NAME[:key=value,...]", help="e.g. mlp:width=50,depth=4")
+@click.option("--points", multiple=True, metavar="TERM=N", help="Points per loss term (res, ic, bc, ...).")
+@click.option("--weight", "weights", multiple=True, metavar="TERM=W", help="Fixed loss weight per term.")
+@click.option("--seed", default="0", show_default=True)
+@click.option("--x64", is_flag=True, help="Train in float64.")
+@click.option("--eval-every", default="500", show_default=True, help="Steps between error evaluations.")
+@click.option("--log-every", default="100", show_default=True, help="Steps per logged history row (and jitted chunk).")
+@click.option("--target", type=float, default=None, help="Stop once the rel L2 error is at most this.")
+@click.option("--stall-steps", default="0", show_default=True, help="Stop Adam after this many steps without 0.1%% loss improvement (0: off).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train(problem, params, steps, lbfgs_steps, optimizers, model, points, weights, seed, x64, eval_every,
+          log_every, target, stall_steps, out, no_progress):
+    """Train a PINN on PROBLEM and write its run directory."""
+    from .config import PhaseConfig, TrainConfig
+
+    if optimizers:
+        phases = []
+        for spec in optimizers:
+            name, opts = _named(spec, "--optimizer")
+            n = _int(opts.pop("steps", "1000"), f"--optimizer {name} steps")
+            phases.append(PhaseConfig(name, n, opts))
+    else:
+        phases = [PhaseConfig("adam", _int(steps, "--steps")), PhaseConfig("lbfgs", _int(lbfgs_steps, "--lbfgs-steps"))]
+    model_name, model_opts = _named(model, "--model")
+    config = TrainConfig(
+        problem=problem,
+        params=_pairs(params, "-p"),
+        model=model_name,
+        model_options=model_opts,
+        phases=tuple(phases),
+        points={k: _int(v, f"--points {k}") for k, v in _pairs(points, "--points").items()},
+        weights=_pairs(weights, "--weight"),
+        seed=_int(seed, "--seed"),
+        x64=x64,
+        log_every=_int(log_every, "--log-every"),
+        eval_every=_int(eval_every, "--eval-every"),
+        target_rel_l2=target,
+        stall_steps=_int(stall_steps, "--stall-steps"),
+    )
+    _train_and_write(config, out, progress=not no_progress)
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new).")
+@click.option("--no-progress", is_flag=True)
+def demo(out, no_progress):
+    """Train convection (β = 5) for a few seconds and write a run directory with figures."""
+    from .config import PhaseConfig, TrainConfig
+
+    config = TrainConfig(
+        problem=DEMO["problem"], params=DEMO["params"],
+        phases=(PhaseConfig("adam", DEMO["adam"]), PhaseConfig("lbfgs", DEMO["lbfgs"])),
+    )
+    out = out or Path("runs") / "demo"
+    if out.exists() and out.name == "demo" and (out / "config.json").exists():
+        from .runs import default_run_dir
+
+        out = default_run_dir("demo", config.seed)
+    _train_and_write(config, out, progress=not no_progress)
+    click.echo(f"figures: {out / 'solution.png'}, {out / 'losses.png'}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def show(run_dir):
+    """Print a finished run's metrics."""
+    from .runs import load_run
+
+    config, _, metrics = load_run(run_dir)
+    click.echo(json.dumps({"problem": config.problem, "params": dict(config.params), **metrics}, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turning bad input into one ``pinnsight: error: ...`` line and exit code 2."""
+    try:
+        rv = cli.main(args=argv, prog_name="pinnsight", standalone_mode=False)
+    except PinnsightError as e:
+        click.echo(f"pinnsight: error: {e}", err=True)
+        return 2
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help())
+        return 2
+    except click.ClickException as e:
+        click.echo(f"pinnsight: error: {e.format_message()}", err=True)
+        return e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("pinnsight: interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

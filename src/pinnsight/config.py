@@ -1,0 +1,141 @@
+"""Frozen, validated run configuration: what a run directory's ``config.json`` records."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import PinnsightError
+from .models import resolve_model_options
+from .problems import make_problem, resolve_params
+
+#: optimizer phases and their options with defaults (type taken from the default)
+PHASE_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Adam with an exponential learning-rate decay: lr · decay_rate^(step / decay_steps).
+    "adam": {"lr": 1e-3, "decay_rate": 0.9, "decay_steps": 1000, "b1": 0.9, "b2": 0.999},
+    # L-BFGS (optax) with a zoom line search under the strong Wolfe conditions. It stops before its budget only
+    # when the gradient norm falls to gtol, the loss is non-finite, or the loss has not decreased by more than
+    # ftol·|loss| for `patience` consecutive iterations; every stop is recorded with its reason.
+    "lbfgs": {"memory": 50, "max_linesearch_steps": 25, "gtol": 0.0, "ftol": 0.0, "patience": 20},
+}
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    """One optimizer phase: ``name`` (adam, lbfgs), a step budget, and options overriding the defaults."""
+
+    name: str
+    steps: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.name not in PHASE_DEFAULTS:
+            raise PinnsightError(f"unknown optimizer {self.name!r} (known: {', '.join(PHASE_DEFAULTS)})")
+        if not isinstance(self.steps, int) or self.steps < 0:
+            raise PinnsightError(f"optimizer {self.name}: steps={self.steps!r} must be a non-negative integer")
+        defaults = PHASE_DEFAULTS[self.name]
+        resolved = dict(defaults)
+        for key, raw in self.options.items():
+            if key not in defaults:
+                raise PinnsightError(
+                    f"optimizer {self.name}: unknown option {key!r} (options: steps, {', '.join(defaults)})"
+                )
+            kind = type(defaults[key])
+            try:
+                value = kind(raw)
+            except (TypeError, ValueError):
+                raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is not a valid {kind.__name__}") from None
+            if value < 0 or (key in ("lr", "memory", "decay_steps", "max_linesearch_steps") and value == 0):
+                raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is out of range")
+            resolved[key] = value
+        object.__setattr__(self, "options", resolved)
+
+
+def default_phases() -> tuple[PhaseConfig, ...]:
+    return (PhaseConfig("adam", 5000), PhaseConfig("lbfgs", 1000))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run. Validated on construction; ``to_dict`` is JSON-ready.
+
+    ``points`` and ``weights`` are keyed by loss term (``res`` and the problem's constraint names); missing
+    entries take defaults (1000 residual points, each constraint's own count; weight 1).
+    """
+
+    problem: str = "convection"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    model: str = "mlp"
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    phases: tuple[PhaseConfig, ...] = field(default_factory=default_phases)
+    points: Mapping[str, int] = field(default_factory=dict)
+    weights: Mapping[str, float] = field(default_factory=dict)
+    seed: int = 0
+    x64: bool = False
+    log_every: int = 100
+    eval_every: int = 500
+    target_rel_l2: float | None = None
+    stall_steps: int = 0
+    stall_rtol: float = 1e-3
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", resolve_params(self.problem, self.params))
+        object.__setattr__(self, "model_options", resolve_model_options(self.model, self.model_options))
+        object.__setattr__(self, "phases", tuple(self.phases))
+        terms = self.build_problem().term_names
+        defaults = {"res": 1000, **{c.name: c.n_points for c in self.build_problem().constraints}}
+        object.__setattr__(self, "points", _per_term("points", terms, defaults, self.points, int, positive=True))
+        object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float))
+        for name in ("log_every", "eval_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) <= 0:
+                raise PinnsightError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        if self.eval_every % self.log_every:
+            raise PinnsightError(f"eval_every={self.eval_every} must be a multiple of log_every={self.log_every}")
+        if self.target_rel_l2 is not None and not self.target_rel_l2 > 0:
+            raise PinnsightError(f"target_rel_l2={self.target_rel_l2!r} must be positive")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise PinnsightError(f"seed={self.seed!r} must be a non-negative integer")
+        if self.stall_steps < 0 or self.stall_rtol < 0:
+            raise PinnsightError("stall_steps and stall_rtol must be non-negative")
+
+    def build_problem(self):
+        return make_problem(self.problem, **self.params)
+
+    @property
+    def total_steps(self) -> int:
+        return sum(p.steps for p in self.phases)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["phases"] = [dataclasses.asdict(p) for p in self.phases]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
+        """Inverse of ``to_dict``; raises PinnsightError on malformed input."""
+        if not isinstance(d, Mapping):
+            raise PinnsightError("config must be a JSON object")
+        d = dict(d)
+        try:
+            phases = tuple(PhaseConfig(**p) for p in d.pop("phases", [dataclasses.asdict(p) for p in default_phases()]))
+            return cls(phases=phases, **d)
+        except TypeError as e:
+            raise PinnsightError(f"malformed config: {e}") from None
+
+
+def _per_term(what, terms, defaults, given, kind, positive=False):
+    unknown = sorted(set(given) - set(terms))
+    if unknown:
+        raise PinnsightError(f"{what}: unknown loss term {unknown[0]!r} (terms: {', '.join(terms)})")
+    out = dict(defaults)
+    for k, v in given.items():
+        try:
+            value = kind(v)
+        except (TypeError, ValueError):
+            raise PinnsightError(f"{what}: {k}={v!r} is not a valid {kind.__name__}") from None
+        if value < 0 or (positive and value == 0) or value != value:
+            raise PinnsightError(f"{what}: {k}={v!r} is out of range")
+        out[k] = value
+    return out

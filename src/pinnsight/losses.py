@@ -1,0 +1,47 @@
+"""Named loss terms: the mean squared residual of the PDE (``res``) and of each constraint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .problems import Problem
+
+Batch = Mapping[str, jax.Array]
+
+
+def as_function(model: Callable[[jax.Array], jax.Array]) -> Callable[..., jax.Array]:
+    """The network as a function of scalar coordinates, ``u(x, t)``, for residuals written with jax.grad."""
+    return lambda *z: model(jnp.stack(z))
+
+
+def pointwise_residuals(problem: Problem, model, batch: Batch, coeffs: Mapping[str, jax.Array]) -> dict:
+    """Residual values per term: ``res`` of shape (N,), each constraint (N,) or (N, k)."""
+    u = as_function(model)
+    out = {"res": jax.vmap(lambda p: problem.residual(u, *p, coeffs))(batch["res"])}
+    for con in problem.constraints:
+        out[con.name] = jax.vmap(lambda row, con=con: con.residual(u, row, coeffs, problem))(batch[con.name])
+    return out
+
+
+def loss_terms(problem: Problem, model, batch: Batch, coeffs: Mapping[str, jax.Array]) -> dict:
+    """Mean squared residual per term (Raissi et al. 2019, Eq. 4 split by term)."""
+    return {k: jnp.mean(jnp.square(r)) for k, r in pointwise_residuals(problem, model, batch, coeffs).items()}
+
+
+def weighted_loss(terms: Mapping[str, jax.Array], weights: Mapping[str, jax.Array]) -> jax.Array:
+    """Σ_k w_k L_k over the terms (weights dict with the same keys)."""
+    return sum(weights[k] * terms[k] for k in terms)
+
+
+def make_objective(problem: Problem, static) -> Callable:
+    """``objective(params, batch, weights, coeffs) -> (total, terms)`` on the array leaves of an eqx model."""
+
+    def objective(params, batch, weights, coeffs):
+        terms = loss_terms(problem, eqx.combine(params, static), batch, coeffs)
+        return weighted_loss(terms, weights), terms
+
+    return objective

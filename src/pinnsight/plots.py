@@ -1,0 +1,83 @@
+"""Figures of a run: prediction / reference / |error| maps and loss curves (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_solution(result, path: Path) -> None:
+    """Prediction, reference and absolute error over the reference grid (2-D) or along the axis (1-D)."""
+    problem, ref = result.problem, result.reference
+    pred, exact = result.prediction, ref.values
+    err = np.abs(pred - exact)
+    title = f"{problem.name} " + " ".join(f"{k}={v:g}" for k, v in problem.coefficients.items())
+    title += f" — rel L2 {result.metrics['rel_l2']:.2e}"
+    if problem.dim == 1:
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+        a.plot(ref.axes[0], exact, "k-", label="reference")
+        a.plot(ref.axes[0], pred, "r--", label="prediction")
+        a.legend()
+        b.semilogy(ref.axes[0], err + 1e-300)
+        b.set_title("|error|")
+        a.set_xlabel(b.set_xlabel(problem.coords[0]).get_text())
+    elif problem.dim == 2:
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
+        (v0, v1), (n0, n1) = ref.axes, problem.coords
+        extent = [v1[0], v1[-1], v0[0], v0[-1]]
+        vmin, vmax = float(exact.min()), float(exact.max())
+        for ax, data, name, kw in (
+            (axes[0], pred, "prediction", {"vmin": vmin, "vmax": vmax, "cmap": "rainbow"}),
+            (axes[1], exact, "reference", {"vmin": vmin, "vmax": vmax, "cmap": "rainbow"}),
+            (axes[2], err, "|prediction − reference|", {"cmap": "viridis"}),
+        ):
+            im = ax.imshow(data, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **kw)
+            ax.set_title(name)
+            ax.set_xlabel(n1)
+            ax.set_ylabel(n0)
+            fig.colorbar(im, ax=ax)
+    else:
+        return
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_losses(history: list[dict[str, Any]], path: Path) -> None:
+    """Per-term losses (log scale) and, where evaluated, the relative L2 error against steps."""
+    if not history:
+        return
+    steps = np.array([r["step"] for r in history], float)
+    terms = [k[: -len("_loss")] for k in history[0] if k.endswith("_loss")]
+    weights = [k for k in history[0] if k.endswith("_weight")]
+    varying = [k for k in weights if len({r.get(k) for r in history}) > 1]
+    n = 3 if varying else 2
+    fig, axes = plt.subplots(1, n, figsize=(5 * n, 3.8), constrained_layout=True)
+    for t in terms:
+        axes[0].semilogy(steps, [max(r[f"{t}_loss"], 1e-300) for r in history], label=t)
+    axes[0].semilogy(steps, [max(r["loss"], 1e-300) for r in history], "k--", lw=1, label="weighted total")
+    axes[0].set_title("loss terms")
+    for r0, r1 in zip(history, history[1:]):
+        if r0["phase"] != r1["phase"] and r0["phase"] != "init":
+            for ax in axes:
+                ax.axvline(r0["step"], color="grey", lw=0.5, ls=":")
+    axes[0].legend()
+    ev = [(r["step"], r["rel_l2"]) for r in history if r.get("rel_l2") is not None]
+    if ev:
+        axes[1].semilogy(*zip(*ev), "o-", ms=3)
+    axes[1].set_title("relative L2 error")
+    for k in varying:
+        axes[2].semilogy(steps, [r[k] for r in history], label=k)
+    if varying:
+        axes[2].set_title("loss weights")
+        axes[2].legend()
+    for ax in axes:
+        ax.set_xlabel("step")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

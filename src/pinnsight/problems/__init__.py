@@ -1,0 +1,24 @@
+"""Problem definitions and the registry of named problems."""
+
+from ._base import (
+    Constraint,
+    Dirichlet,
+    Initial,
+    Neumann,
+    Param,
+    Periodic,
+    Problem,
+    ProblemSpec,
+    ReferenceSolution,
+    grid_points,
+    make_problem,
+    problem_specs,
+    register_problem,
+    resolve_params,
+)
+from . import failure_modes  # noqa: F401  (registers the built-in problems)
+
+__all__ = [
+    "Constraint", "Dirichlet", "Initial", "Neumann", "Param", "Periodic", "Problem", "ProblemSpec",
+    "ReferenceSolution", "grid_points", "make_problem", "problem_specs", "register_problem", "resolve_params",
+]

@@ -1,0 +1,342 @@
+"""The trainer: one jitted pure step per optimizer, a host loop over phases, stop reasons, history.
+
+Adam runs ``log_every`` steps per jitted call, fused with ``lax.scan`` (no host sync inside); L-BFGS runs up
+to ``log_every`` iterations per call in a ``lax.while_loop`` that stops early only for a stated reason.
+Weights and coefficients are arguments of the jitted functions, so changing them never retraces.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from .config import PHASE_DEFAULTS, PhaseConfig, TrainConfig
+from .losses import make_objective
+from .models import make_model
+from .problems import Problem, ReferenceSolution
+from .sampling import sample_batch
+
+# Stop reasons (strings in metrics.json and history.csv).
+BUDGET, TARGET, STALL, NAN = "budget", "target", "stall", "nan"
+GTOL, NO_PROGRESS = "gtol", "no-progress"
+_LBFGS_REASONS = ("", NAN, GTOL, NO_PROGRESS)  # index = code in the while loop
+
+
+@dataclass
+class PhaseReport:
+    """What one optimizer phase did and why it stopped."""
+
+    name: str
+    budget: int
+    steps: int = 0
+    stop_reason: str = BUDGET
+    wall_s: float = 0.0
+    function_evals: int = 0
+    linesearch_failures: int = 0
+    start_loss: float = math.nan
+    end_loss: float = math.nan
+
+
+@dataclass
+class RunResult:
+    """The outcome of ``train``: the trained model and everything the run directory records."""
+
+    config: TrainConfig
+    problem: Problem
+    model: Any
+    history: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    reference: ReferenceSolution
+    prediction: np.ndarray
+    phases: list[PhaseReport] = field(default_factory=list)
+
+
+class PhaseContext(NamedTuple):
+    """What an optimizer phase may use besides the training state."""
+
+    config: TrainConfig
+    problem: Problem
+    static: Any  # the non-array part of the model (eqx.partition)
+    objective: Callable  # objective(params, batch, weights, coeffs) -> (total, terms)
+
+
+class TrainingState(NamedTuple):
+    """Explicit state that the host loop threads between jitted calls (remedies may replace any part)."""
+
+    params: Any
+    batch: dict
+    weights: dict
+    coeffs: dict
+
+
+def dtype_for(config: TrainConfig):
+    if config.x64 and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+    return jnp.float64 if config.x64 else jnp.float32
+
+
+def relative_l2(pred: jax.Array, ref: jax.Array) -> jax.Array:
+    """‖pred − ref‖₂ / ‖ref‖₂ over the reference grid."""
+    return jnp.linalg.norm(pred - ref) / jnp.linalg.norm(ref)
+
+
+def make_predict(static) -> Callable:
+    """Jitted ``predict(params, points) -> values`` for rows of points."""
+    return jax.jit(lambda params, pts: jax.vmap(eqx.combine(params, static))(pts))
+
+
+def strong_types(tree):
+    """Drop weak types (optax initialises some scalars weakly typed), so the first jitted call's input types
+    match what the call returns and the second call does not retrace."""
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.result_type(x)), tree)
+
+
+# ------------------------------------------------------------------------------------------------- Adam
+def adam_optimizer(options: Mapping[str, Any]) -> optax.GradientTransformation:
+    schedule = optax.exponential_decay(options["lr"], options["decay_steps"], options["decay_rate"])
+    return optax.adam(schedule, b1=options["b1"], b2=options["b2"])
+
+
+def make_adam_chunk(objective: Callable, optimizer: optax.GradientTransformation, length: int) -> Callable:
+    """Jitted ``length`` Adam steps fused in ``lax.scan``; returns per-step totals and the last step's terms."""
+
+    def step(carry, _):
+        params, opt_state, batch, weights, coeffs = carry
+        (loss, terms), grads = jax.value_and_grad(objective, has_aux=True)(params, batch, weights, coeffs)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state, batch, weights, coeffs), (loss, terms)
+
+    def chunk(params, opt_state, batch, weights, coeffs):
+        (params, opt_state, *_), (losses, terms) = jax.lax.scan(
+            step, (params, opt_state, batch, weights, coeffs), None, length=length
+        )
+        return params, opt_state, losses, jax.tree.map(lambda v: v[-1], terms)
+
+    return jax.jit(chunk)
+
+
+# ----------------------------------------------------------------------------------------------- L-BFGS
+def lbfgs_optimizer(options: Mapping[str, Any]) -> optax.GradientTransformationExtraArgs:
+    linesearch = optax.scale_by_zoom_linesearch(max_linesearch_steps=options["max_linesearch_steps"])
+    return optax.lbfgs(memory_size=options["memory"], linesearch=linesearch)
+
+
+class LbfgsCarry(NamedTuple):
+    iteration: jax.Array
+    params: Any
+    opt_state: Any
+    reason: jax.Array  # index into _LBFGS_REASONS; 0 = keep going
+    quiet: jax.Array  # consecutive iterations without sufficient decrease
+    fevals: jax.Array
+    ls_failures: jax.Array
+
+
+def make_lbfgs_chunk(objective: Callable, optimizer, options: Mapping[str, Any]) -> Callable:
+    """Jitted ``chunk(params, opt_state, ..., max_iters)``: up to ``max_iters`` L-BFGS iterations.
+
+    Stops early on a non-finite loss (nan), gradient norm ≤ gtol (gtol), or ``patience`` consecutive
+    iterations whose decrease is ≤ ftol·|loss| (no-progress); the reason code comes back with the counts.
+    """
+    gtol, ftol, patience = options["gtol"], options["ftol"], options["patience"]
+
+    def chunk(params, opt_state, batch, weights, coeffs, max_iters):
+        value_fn = lambda p: objective(p, batch, weights, coeffs)[0]  # noqa: E731
+        value_and_grad = optax.value_and_grad_from_state(value_fn)
+
+        def body(c: LbfgsCarry) -> LbfgsCarry:
+            value, grad = value_and_grad(c.params, state=c.opt_state)
+            updates, opt_state = optimizer.update(
+                grad, c.opt_state, c.params, value=value, grad=grad, value_fn=value_fn
+            )
+            params = optax.apply_updates(c.params, updates)
+            new_value = optax.tree_utils.tree_get(opt_state, "value")
+            new_grad = optax.tree_utils.tree_get(opt_state, "grad")
+            info = optax.tree_utils.tree_get(opt_state, "info")
+            gnorm = optax.tree.norm(new_grad)
+            decreased = value - new_value > ftol * jnp.abs(value)
+            quiet = jnp.where(decreased, 0, c.quiet + 1)
+            failed = (info.decrease_error > 0) | (info.curvature_error > 0)
+            reason = jnp.select(
+                [~jnp.isfinite(new_value) | ~jnp.isfinite(gnorm), gnorm <= gtol, quiet >= patience],
+                [1, 2, 3],
+                0,
+            )
+            return LbfgsCarry(
+                c.iteration + 1, params, opt_state, reason, quiet,
+                c.fevals + info.num_linesearch_steps, c.ls_failures + failed.astype(jnp.int32),
+            )
+
+        zero = jnp.zeros((), jnp.int32)
+        start = LbfgsCarry(zero, params, opt_state, zero, zero, zero, zero)
+        end = jax.lax.while_loop(lambda c: (c.iteration < max_iters) & (c.reason == 0), body, start)
+        return end
+
+    return jax.jit(chunk)
+
+
+# ------------------------------------------------------------------------------------------------ loop
+def initial_state(config: TrainConfig, problem: Problem):
+    """Model, its static part and the starting TrainingState from the config's seed."""
+    dtype = dtype_for(config)
+    key_model, key_data = jax.random.split(jax.random.PRNGKey(config.seed))
+    build = lambda key: make_model(config.model, problem.dim, key=key, dtype=dtype, **config.model_options)  # noqa: E731
+    model = eqx.filter_jit(build)(key_model)  # one compilation instead of one per eager op
+    params, static = eqx.partition(model, eqx.is_array)
+    batch = jax.jit(lambda key: sample_batch(problem, key, config.points, dtype))(key_data)
+    weights = {k: jnp.asarray(v, dtype) for k, v in config.weights.items()}
+    coeffs = {k: jnp.asarray(v, dtype) for k, v in problem.coefficients.items()}
+    return static, TrainingState(params, batch, weights, coeffs)
+
+
+def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
+    """Train a PINN as ``config`` says; returns the model, history and metrics (nothing is written)."""
+    t_start = time.perf_counter()
+    problem = config.build_problem()
+    dtype = dtype_for(config)
+    reference = problem.reference_solution()
+    ref_points = jnp.asarray(reference.points(), dtype)
+    ref_values = jnp.asarray(reference.values.ravel(), dtype)
+
+    static, state = initial_state(config, problem)
+    objective = make_objective(problem, static)
+    terms_fn = jax.jit(lambda p, b, c: objective(p, b, {k: 1.0 for k in b}, c)[1])
+    predict = make_predict(static)
+    error_fn = jax.jit(lambda p: relative_l2(jax.vmap(eqx.combine(p, static))(ref_points), ref_values))
+
+    history: list[dict[str, Any]] = []
+    reports: list[PhaseReport] = []
+    step = 0
+    stop_reason = BUDGET
+    bar = tqdm(total=config.total_steps, disable=progress is False if progress is not None else None,
+               desc=problem.name, unit="step", dynamic_ncols=True, leave=False)
+
+    def log(phase: str, terms: Mapping[str, Any], evaluate: bool) -> float | None:
+        terms = {k: float(terms[k]) for k in problem.term_names}
+        err = float(error_fn(state.params)) if evaluate else None
+        row = {"step": step, "phase": phase, "wall_s": round(time.perf_counter() - t_start, 4),
+               "loss": sum(float(state.weights[k]) * v for k, v in terms.items())}
+        row.update({f"{k}_loss": v for k, v in terms.items()})
+        row.update({f"{k}_weight": float(w) for k, w in state.weights.items()})
+        row["rel_l2"] = err
+        history.append(row)
+        bar.set_postfix({**{k: f"{v:.2e}" for k, v in terms.items()}, **({"rel_l2": f"{err:.2e}"} if err else {})})
+        return err
+
+    log("init", terms_fn(state.params, state.batch, state.coeffs), evaluate=True)
+    for phase in config.phases:
+        if stop_reason in (TARGET, NAN):
+            reports.append(PhaseReport(phase.name, phase.steps, stop_reason="skipped"))
+            continue
+        report = PhaseReport(phase.name, phase.steps)
+        t_phase = time.perf_counter()
+        ctx = PhaseContext(config, problem, static, objective)
+        for params, done, terms, finished in PHASE_RUNNERS[phase.name](phase, ctx, state, report):
+            state = state._replace(params=params)
+            step += done
+            bar.update(done)
+            evaluate = finished or step % config.eval_every == 0 or report.steps == phase.steps
+            err = log(phase.name, terms, evaluate)
+            if err is not None and config.target_rel_l2 is not None and err <= config.target_rel_l2:
+                report.stop_reason = TARGET
+            if report.stop_reason != BUDGET or finished:
+                break
+        report.wall_s = time.perf_counter() - t_phase
+        reports.append(report)
+        stop_reason = report.stop_reason
+    bar.close()
+
+    model = eqx.combine(state.params, static)
+    prediction = np.asarray(predict(state.params, ref_points), np.float64).reshape(reference.values.shape)
+    rel_l2 = float(np.linalg.norm(prediction - reference.values) / np.linalg.norm(reference.values))
+    final_terms = {k: float(v) for k, v in terms_fn(state.params, state.batch, state.coeffs).items()}
+    metrics = {
+        "rel_l2": rel_l2,
+        "wall_s": time.perf_counter() - t_start,
+        "steps": step,
+        "stop_reason": stop_reason,
+        "final_losses": final_terms,
+        "phases": [vars(r) for r in reports],
+        "n_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
+        "dtype": jnp.dtype(dtype).name,
+    }
+    return RunResult(config, problem, model, history, metrics, reference, prediction, reports)
+
+
+# A phase runner is a generator ``runner(phase, ctx, state, report)`` yielding ``(params, steps_done, terms,
+# finished)`` after each jitted chunk; it records its counts and stop reason in ``report``.
+PhaseRunner = Callable[[PhaseConfig, PhaseContext, TrainingState, PhaseReport], Any]
+
+
+def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report: PhaseReport):
+    """Adam in jitted chunks of ``log_every`` steps; stops on budget, nan (keeping the last finite
+    parameters) or, when ``stall_steps`` is set, no relative loss improvement of ``stall_rtol`` for that long."""
+    config, objective = ctx.config, ctx.objective
+    optimizer = adam_optimizer(phase.options)
+    opt_state = strong_types(optimizer.init(state.params))
+    chunks: dict[int, Callable] = {}
+    params, best, best_step = state.params, math.inf, 0
+    while report.steps < phase.steps:
+        n = min(config.log_every, phase.steps - report.steps)
+        chunk = chunks.setdefault(n, make_adam_chunk(objective, optimizer, n))
+        new_params, new_opt_state, losses, terms = chunk(params, opt_state, state.batch, state.weights, state.coeffs)
+        last = float(losses[-1])
+        if not math.isfinite(last) or not bool(jnp.all(jnp.isfinite(losses))):
+            report.stop_reason = NAN  # keep the last finite parameters
+            yield params, 0, terms, True
+            return
+        params, opt_state = new_params, new_opt_state
+        report.steps += n
+        if math.isnan(report.start_loss):
+            report.start_loss = float(losses[0])
+        report.end_loss = last
+        if last < best * (1.0 - config.stall_rtol):
+            best, best_step = last, report.steps
+        elif config.stall_steps and report.steps - best_step >= config.stall_steps:
+            report.stop_reason = STALL
+        yield params, n, terms, report.stop_reason != BUDGET
+
+
+def run_lbfgs(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report: PhaseReport):
+    """L-BFGS in jitted chunks of up to ``log_every`` iterations (see ``make_lbfgs_chunk`` for stop reasons)."""
+    config, objective = ctx.config, ctx.objective
+    optimizer = lbfgs_optimizer(phase.options)
+    opt_state = strong_types(optimizer.init(state.params))
+    chunk = make_lbfgs_chunk(objective, optimizer, phase.options)
+    terms_of = jax.jit(lambda p, b, w, c: objective(p, b, w, c)[1])
+    params = state.params
+    report.start_loss = float(objective(params, state.batch, state.weights, state.coeffs)[0])
+    while report.steps < phase.steps:
+        n = min(config.log_every, phase.steps - report.steps)
+        out = chunk(params, opt_state, state.batch, state.weights, state.coeffs, jnp.asarray(n, jnp.int32))
+        done, reason = int(out.iteration), _LBFGS_REASONS[int(out.reason)]
+        report.function_evals += int(out.fevals)
+        report.linesearch_failures += int(out.ls_failures)
+        if reason == NAN:
+            report.stop_reason = NAN  # keep the parameters from before this chunk
+            yield params, 0, terms_of(params, state.batch, state.weights, state.coeffs), True
+            return
+        params, opt_state = out.params, out.opt_state
+        report.steps += done
+        report.end_loss = float(optax.tree_utils.tree_get(opt_state, "value"))
+        if reason:
+            report.stop_reason = reason
+        yield params, done, terms_of(params, state.batch, state.weights, state.coeffs), bool(reason)
+
+
+PHASE_RUNNERS: dict[str, PhaseRunner] = {"adam": run_adam, "lbfgs": run_lbfgs}
+
+
+def register_phase(name: str, defaults: Mapping[str, Any], runner: PhaseRunner) -> None:
+    """Make an optimizer phase available as ``--optimizer name:key=value`` (options typed by their defaults)."""
+    PHASE_DEFAULTS[name] = dict(defaults)
+    PHASE_RUNNERS[name] = runner
