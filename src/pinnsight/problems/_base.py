@@ -44,8 +44,8 @@ class Constraint:
 
 
 def _uniform(key: jax.Array, n: int, bounds: tuple[tuple[float, float], ...]) -> jax.Array:
-    lo = jnp.array([b[0] for b in bounds])
-    hi = jnp.array([b[1] for b in bounds])
+    lo = jnp.array([[b[0] for b in bounds]])
+    hi = jnp.array([[b[1] for b in bounds]])
     return lo + (hi - lo) * jax.random.uniform(key, (n, len(bounds)), dtype=lo.dtype)
 
 
