@@ -158,6 +158,44 @@ def show(run_dir):
     click.echo(json.dumps({"problem": config.problem, "params": dict(config.params), **metrics}, indent=2))
 
 
+@cli.command()
+@click.argument("suite")
+@click.option("--workers", default="2", show_default=True, help="Local Dask workers (one thread each).")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on an existing Dask cluster (tcp://host:8786).")
+@click.option("--db", type=click.Path(path_type=Path), default=Path("runs/bench.sqlite"), show_default=True,
+              help="Results database (SQLite).")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs/bench"), show_default=True,
+              help="Run directories go to RUNS_DIR/SUITE/.")
+@click.option("--retry-failed", is_flag=True, help="Run again the runs recorded as failed.")
+def bench(suite, workers, scheduler, db, runs_dir, retry_failed):
+    """Run benchmark SUITE (built-in name or .toml file) on Dask, recording every run in the database."""
+    from .bench import load_suite
+    from .bench.runner import run_suite
+
+    loaded = load_suite(suite)  # validates every case before anything starts
+    s = run_suite(loaded, db, runs_dir, workers=_int(workers, "--workers"), scheduler=scheduler,
+                  retry_failed=retry_failed, echo=click.echo)
+    click.echo(f"suite {loaded.name}: {s.ok} ok, {s.failed} failed, {s.skipped} already recorded "
+               f"({s.wall_s:.1f} s); results in {db}")
+    return 1 if s.failed else 0
+
+
+@cli.command()
+@click.argument("suite")
+@click.option("--db", type=click.Path(path_type=Path), default=Path("runs/bench.sqlite"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("docs/benchmarks.md"), show_default=True,
+              help="Markdown file; only this suite's marked section is rewritten.")
+def report(suite, db, out):
+    """Write SUITE's section of the benchmark report (Markdown + figures) from the results database."""
+    import shlex
+
+    from .bench import load_suite
+    from .bench.report import write_report
+
+    path = write_report(load_suite(suite), db, out, command=shlex.join(["pinnsight", *sys.argv[1:]]))
+    click.echo(f"report: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one ``pinnsight: error: ...`` line and exit code 2."""
     try:

@@ -79,6 +79,8 @@ class TrainConfig:
     target_rel_l2: float | None = None
     stall_steps: int = 0
     stall_rtol: float = 1e-3
+    #: remedy spec strings ``NAME[:key=value,...]`` (see ``pinnsight.remedies``), applied in order
+    remedies: tuple[str, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "params", resolve_params(self.problem, self.params))
@@ -99,6 +101,9 @@ class TrainConfig:
             raise PinnsightError(f"seed={self.seed!r} must be a non-negative integer")
         if self.stall_steps < 0 or self.stall_rtol < 0:
             raise PinnsightError("stall_steps and stall_rtol must be non-negative")
+        from .remedies import validate_specs
+
+        object.__setattr__(self, "remedies", validate_specs(self.remedies, self.build_problem()))
 
     def build_problem(self):
         return make_problem(self.problem, **self.params)

@@ -24,6 +24,7 @@ from .config import PHASE_DEFAULTS, PhaseConfig, TrainConfig
 from .losses import make_objective
 from .models import make_model
 from .problems import Problem, ReferenceSolution
+from .remedies import NO_CHANGE, Changes, RemedySetup, Segment, StepInfo, build_remedies, chain
 from .sampling import sample_batch
 
 # Stop reasons (strings in metrics.json and history.csv).
@@ -59,6 +60,8 @@ class RunResult:
     reference: ReferenceSolution
     prediction: np.ndarray
     phases: list[PhaseReport] = field(default_factory=list)
+    #: what remedies leave for the run directory: "snapshots" = [(step, label, residual points)]
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
 
 class PhaseContext(NamedTuple):
@@ -68,6 +71,7 @@ class PhaseContext(NamedTuple):
     problem: Problem
     static: Any  # the non-array part of the model (eqx.partition)
     objective: Callable  # objective(params, batch, weights, coeffs) -> (total, terms)
+    cache: dict | None = None  # jitted functions kept across segments (curriculum stages, windows): no retracing
 
 
 class TrainingState(NamedTuple):
@@ -77,6 +81,14 @@ class TrainingState(NamedTuple):
     batch: dict
     weights: dict
     coeffs: dict
+
+
+class Resume(NamedTuple):
+    """Sent into a phase runner (``gen.send``) after a chunk when remedies changed the state: go on with
+    ``state``'s batch, weights and coefficients, re-initialising the optimizer state if ``restart``."""
+
+    state: TrainingState
+    restart: bool = False
 
 
 def dtype_for(config: TrainConfig):
@@ -185,12 +197,20 @@ def make_lbfgs_chunk(objective: Callable, optimizer, options: Mapping[str, Any])
 
 
 # ------------------------------------------------------------------------------------------------ loop
+def model_builder(config: TrainConfig, problem: Problem) -> Callable:
+    """Jitted ``key -> model`` (one compilation instead of one per eager op)."""
+    dtype = dtype_for(config)
+    build = lambda key: make_model(  # noqa: E731
+        config.model, problem.dim, key=key, dtype=dtype, **config.model_options
+    )
+    return eqx.filter_jit(build)
+
+
 def initial_state(config: TrainConfig, problem: Problem):
     """Model, its static part and the starting TrainingState from the config's seed."""
     dtype = dtype_for(config)
     key_model, key_data = jax.random.split(jax.random.PRNGKey(config.seed))
-    build = lambda key: make_model(config.model, problem.dim, key=key, dtype=dtype, **config.model_options)  # noqa: E731
-    model = eqx.filter_jit(build)(key_model)  # one compilation instead of one per eager op
+    model = model_builder(config, problem)(key_model)
     params, static = eqx.partition(model, eqx.is_array)
     batch = jax.jit(lambda key: sample_batch(problem, key, config.points, dtype))(key_data)
     weights = {k: jnp.asarray(v, dtype) for k, v in config.weights.items()}
@@ -209,54 +229,130 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
 
     static, state = initial_state(config, problem)
     objective = make_objective(problem, static)
+    members, remedy = _build_remedies(config, problem, static, dtype, reference) if config.remedies else ([], None)
+    if remedy is not None:
+        objective = remedy.objective(objective)
     terms_fn = jax.jit(lambda p, b, c: objective(p, b, {k: 1.0 for k in b}, c)[1])
     predict = make_predict(static)
     error_fn = jax.jit(lambda p: relative_l2(jax.vmap(eqx.combine(p, static))(ref_points), ref_values))
+    # the error on a segment's part of the grid (time windows); the mask is an argument: no retracing
+    masked_error = jax.jit(lambda p, m: relative_l2(m * jax.vmap(eqx.combine(p, static))(ref_points), m * ref_values))
 
     history: list[dict[str, Any]] = []
     reports: list[PhaseReport] = []
     step = 0
     stop_reason = BUDGET
-    bar = tqdm(total=config.total_steps, disable=progress is False if progress is not None else None,
+    cache: dict = {}  # jitted phase functions, shared by all segments
+    segments = remedy.driver(state) if remedy is not None and remedy.driver is not None else None
+    segment = next(segments) if segments is not None else Segment(bounds=tuple(problem.bounds))
+    bar = tqdm(total=config.total_steps * segment.count, disable=progress is False if progress is not None else None,
                desc=problem.name, unit="step", dynamic_ncols=True, leave=False)
+    mask = None
+    pending: dict[str, Any] = {}  # remedy columns for the next history row
+    latest: dict[str, float] = {}  # host values of the last row's losses (what remedies see)
+    events: dict[str, list] = {m.name: [] for m in members}
+    snapshots: list[tuple[int, str, np.ndarray]] = []
+    finished_segments: list[tuple[Segment, Any, int, float]] = []
+    driver_summary = None
+
+    def error(params) -> float:
+        return float(error_fn(params) if mask is None else masked_error(params, mask))
 
     def log(phase: str, terms: Mapping[str, Any], evaluate: bool) -> float | None:
+        aux = {k: float(v) for k, v in terms.items() if k not in problem.term_names} if remedy is not None else {}
         terms = {k: float(terms[k]) for k in problem.term_names}
-        err = float(error_fn(state.params)) if evaluate else None
+        err = error(state.params) if evaluate else None
         row = {"step": step, "phase": phase, "wall_s": round(time.perf_counter() - t_start, 4),
                "loss": sum(float(state.weights[k]) * v for k, v in terms.items())}
         row.update({f"{k}_loss": v for k, v in terms.items()})
         row.update({f"{k}_weight": float(w) for k, w in state.weights.items()})
         row["rel_l2"] = err
+        if remedy is not None:
+            row.update({**(segment.columns or {}), **aux, **pending})
+            pending.clear()
+            latest.clear()
+            latest.update({**terms, **aux})
         history.append(row)
         bar.set_postfix({**{k: f"{v:.2e}" for k, v in terms.items()}, **({"rel_l2": f"{err:.2e}"} if err else {})})
         return err
 
-    log("init", terms_fn(state.params, state.batch, state.coeffs), evaluate=True)
-    for phase in config.phases:
+    def note(changes: Changes) -> None:
+        for e in changes.events:
+            events[e["remedy"]].append({k: v for k, v in e.items() if k != "remedy"})
+        if changes.batch is not None and "res" in changes.batch:
+            snapshots.append((step, segment.label, np.asarray(changes.batch["res"])))
+
+    while True:  # one pass per segment (curriculum stage, time window); a single one without a driver
+        state, seg_step = _start_segment(state, segment, dtype), 0
+        mask = None if segment.mask is None else jnp.asarray(segment.mask, dtype)
+        if remedy is not None:
+            changes, remedy_state = remedy.init(segment)
+            state = _apply_changes(state, changes, dtype)
+            pending.update(changes.log or {})
+            note(changes)
+            if segment.index == 0 or segment.batch is not None:
+                snapshots.append((step, segment.label, np.asarray(state.batch["res"])))
+        if not history:
+            log("init", terms_fn(state.params, state.batch, state.coeffs), evaluate=True)
+        stop_reason = BUDGET
+        for phase in config.phases:
+            if stop_reason in (TARGET, NAN):
+                reports.append(PhaseReport(phase.name, phase.steps, stop_reason="skipped"))
+                continue
+            report = PhaseReport(phase.name, phase.steps)
+            t_phase = time.perf_counter()
+            ctx = PhaseContext(config, problem, static, objective, cache)
+            runner, resume = PHASE_RUNNERS[phase.name](phase, ctx, state, report), None
+            while True:
+                try:
+                    params, done, terms, finished = runner.send(resume)
+                except StopIteration:
+                    break
+                resume = None
+                state = state._replace(params=params)
+                step += done
+                seg_step += done
+                bar.update(done)
+                evaluate = finished or step % config.eval_every == 0 or report.steps == phase.steps
+                err = log(phase.name, terms, evaluate)
+                if err is not None and config.target_rel_l2 is not None and err <= config.target_rel_l2 \
+                        and segment.final:
+                    report.stop_reason = TARGET
+                if report.stop_reason != BUDGET or finished:
+                    break
+                if remedy is not None:
+                    info = StepInfo(step, phase.name, report.steps, seg_step, params, state, dict(latest),
+                                    history[-1]["loss"], segment)
+                    changes, remedy_state = remedy.update(remedy_state, info)
+                    history[-1].update(changes.log or {})
+                    note(changes)
+                    if not changes.empty:
+                        state = _apply_changes(state, changes, dtype)
+                        resume = Resume(state, changes.restart)
+            runner.close()
+            report.wall_s = time.perf_counter() - t_phase
+            reports.append(report)
+            stop_reason = report.stop_reason
+        if segments is None:
+            break
+        finished_segments.append((segment, state.params, seg_step, error(state.params)))
         if stop_reason in (TARGET, NAN):
-            reports.append(PhaseReport(phase.name, phase.steps, stop_reason="skipped"))
-            continue
-        report = PhaseReport(phase.name, phase.steps)
-        t_phase = time.perf_counter()
-        ctx = PhaseContext(config, problem, static, objective)
-        for params, done, terms, finished in PHASE_RUNNERS[phase.name](phase, ctx, state, report):
-            state = state._replace(params=params)
-            step += done
-            bar.update(done)
-            evaluate = finished or step % config.eval_every == 0 or report.steps == phase.steps
-            err = log(phase.name, terms, evaluate)
-            if err is not None and config.target_rel_l2 is not None and err <= config.target_rel_l2:
-                report.stop_reason = TARGET
-            if report.stop_reason != BUDGET or finished:
-                break
-        report.wall_s = time.perf_counter() - t_phase
-        reports.append(report)
-        stop_reason = report.stop_reason
+            break
+        try:
+            segment = segments.send(state)
+        except StopIteration as stop:
+            driver_summary = stop.value
+            break
     bar.close()
 
     model = eqx.combine(state.params, static)
     prediction = np.asarray(predict(state.params, ref_points), np.float64).reshape(reference.values.shape)
+    if any(seg.mask is not None for seg, *_ in finished_segments):  # stitch: each point from its segment's network
+        flat = prediction.ravel().copy()
+        for seg, params, *_ in finished_segments:
+            if seg.mask is not None:
+                flat[seg.mask] = np.asarray(predict(params, ref_points), np.float64)[seg.mask]
+        prediction = flat.reshape(reference.values.shape)
     rel_l2 = float(np.linalg.norm(prediction - reference.values) / np.linalg.norm(reference.values))
     final_terms = {k: float(v) for k, v in terms_fn(state.params, state.batch, state.coeffs).items()}
     metrics = {
@@ -269,11 +365,71 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
         "n_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
         "dtype": jnp.dtype(dtype).name,
     }
-    return RunResult(config, problem, model, history, metrics, reference, prediction, reports)
+    artifacts = {}
+    if remedy is not None:
+        metrics["remedies"] = _remedy_metrics(config, members, events, history, finished_segments, driver_summary)
+        artifacts["snapshots"] = snapshots
+    return RunResult(config, problem, model, history, metrics, reference, prediction, reports, artifacts)
+
+
+def _build_remedies(config: TrainConfig, problem: Problem, static, dtype, reference: ReferenceSolution):
+    """The configured remedies (built once per run, so their jitted functions are traced once) and their chain."""
+    build = model_builder(config, problem)
+    setup = RemedySetup(
+        config=config, problem=problem, static=static, dtype=dtype,
+        key=jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x5EED),
+        ref_points=np.asarray(reference.points()),
+        fresh_params=lambda key: eqx.partition(build(key), eqx.is_array)[0],
+    )
+    members = build_remedies(config.remedies, setup)
+    return members, chain(*members)
+
+
+def _start_segment(state: TrainingState, segment: Segment, dtype) -> TrainingState:
+    if segment.coeffs:
+        state = state._replace(coeffs={**state.coeffs, **{k: jnp.asarray(v, dtype) for k, v in segment.coeffs.items()}})
+    if segment.batch is not None:
+        state = state._replace(batch=dict(segment.batch))
+    if segment.params is not None:
+        state = state._replace(params=segment.params)
+    return state
+
+
+def _apply_changes(state: TrainingState, changes: Changes, dtype) -> TrainingState:
+    """The state with a remedy's replacements (typed as the run's dtype, so nothing retraces)."""
+    if changes is NO_CHANGE:
+        return state
+    new = {}
+    for field_name in ("batch", "coeffs", "weights"):
+        part = getattr(changes, field_name)
+        if part is not None:
+            new[field_name] = {**getattr(state, field_name), **{k: jnp.asarray(v, dtype) for k, v in part.items()}}
+    return state._replace(**new)
+
+
+def _remedy_metrics(config, members, events, history, finished_segments, driver_summary) -> dict:
+    """metrics["remedies"]: per remedy its resolved options, events and summary; the segments of a driver."""
+    out: dict[str, Any] = {"specs": list(config.remedies)}
+    for m in members:
+        entry = {"options": dict(m.options or {}), "events": events[m.name]}
+        if m.summary is not None:
+            entry.update(m.summary(events[m.name], history))
+        out[m.name] = entry
+    if finished_segments:
+        out["segments"] = [
+            {"label": seg.label, **(seg.info or {}), "steps": n, "rel_l2_end": err}
+            for seg, _, n, err in finished_segments
+        ]
+    if driver_summary is not None:
+        out["driver"] = driver_summary
+    return out
 
 
 # A phase runner is a generator ``runner(phase, ctx, state, report)`` yielding ``(params, steps_done, terms,
-# finished)`` after each jitted chunk; it records its counts and stop reason in ``report``.
+# finished)`` after each jitted chunk; it records its counts and stop reason in ``report``. When remedies change
+# the state between chunks the trainer sends a ``Resume`` into it (``resume = yield ...``): the runner must go on
+# with ``resume.state``'s batch/weights/coeffs and re-initialise its optimizer state if ``resume.restart``. Jitted
+# functions belong in ``ctx.cache`` so that re-running the phase (curriculum stages, time windows) never retraces.
 PhaseRunner = Callable[[PhaseConfig, PhaseContext, TrainingState, PhaseReport], Any]
 
 
@@ -281,9 +437,9 @@ def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report
     """Adam in jitted chunks of ``log_every`` steps; stops on budget, nan (keeping the last finite
     parameters) or, when ``stall_steps`` is set, no relative loss improvement of ``stall_rtol`` for that long."""
     config, objective = ctx.config, ctx.objective
-    optimizer = adam_optimizer(phase.options)
+    cache = ctx.cache if ctx.cache is not None else {}
+    optimizer, chunks = cache.setdefault(("adam", _options_key(phase)), (adam_optimizer(phase.options), {}))
     opt_state = strong_types(optimizer.init(state.params))
-    chunks: dict[int, Callable] = {}
     params, best, best_step = state.params, math.inf, 0
     while report.steps < phase.steps:
         n = min(config.log_every, phase.steps - report.steps)
@@ -303,16 +459,25 @@ def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report
             best, best_step = last, report.steps
         elif config.stall_steps and report.steps - best_step >= config.stall_steps:
             report.stop_reason = STALL
-        yield params, n, terms, report.stop_reason != BUDGET
+        resume = yield params, n, terms, report.stop_reason != BUDGET
+        if resume is not None:  # remedies changed the batch / weights / coefficients
+            state, best, best_step = resume.state, math.inf, report.steps
+            if resume.restart:
+                opt_state = strong_types(optimizer.init(params))
 
 
 def run_lbfgs(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report: PhaseReport):
     """L-BFGS in jitted chunks of up to ``log_every`` iterations (see ``make_lbfgs_chunk`` for stop reasons)."""
     config, objective = ctx.config, ctx.objective
-    optimizer = lbfgs_optimizer(phase.options)
+    cache = ctx.cache if ctx.cache is not None else {}
+    if ("lbfgs", _options_key(phase)) not in cache:
+        optimizer = lbfgs_optimizer(phase.options)
+        cache["lbfgs", _options_key(phase)] = (
+            optimizer, make_lbfgs_chunk(objective, optimizer, phase.options),
+            jax.jit(lambda p, b, w, c: objective(p, b, w, c)[1]),
+        )
+    optimizer, chunk, terms_of = cache["lbfgs", _options_key(phase)]
     opt_state = strong_types(optimizer.init(state.params))
-    chunk = make_lbfgs_chunk(objective, optimizer, phase.options)
-    terms_of = jax.jit(lambda p, b, w, c: objective(p, b, w, c)[1])
     params = state.params
     report.start_loss = float(objective(params, state.batch, state.weights, state.coeffs)[0])
     while report.steps < phase.steps:
@@ -330,7 +495,14 @@ def run_lbfgs(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, repor
         report.end_loss = float(optax.tree_utils.tree_get(opt_state, "value"))
         if reason:
             report.stop_reason = reason
-        yield params, done, terms_of(params, state.batch, state.weights, state.coeffs), bool(reason)
+        resume = yield params, done, terms_of(params, state.batch, state.weights, state.coeffs), bool(reason)
+        if resume is not None:  # the objective changed: the stored value, gradient and memory are stale
+            state = resume.state
+            opt_state = strong_types(optimizer.init(params))
+
+
+def _options_key(phase: PhaseConfig) -> tuple:
+    return tuple(sorted(phase.options.items()))
 
 
 PHASE_RUNNERS: dict[str, PhaseRunner] = {"adam": run_adam, "lbfgs": run_lbfgs}

@@ -1,0 +1,36 @@
+"""Remedies for the PINN failure modes, as explicit-state transforms that compose (see ``_base``).
+
+Names (``--remedy NAME[:key=value,...]``, ``TrainConfig(remedies=(...))``): ``curriculum``, ``seq2seq``,
+``causal``, ``adaptive-sampling``, ``rar``, ``rad``.
+"""
+
+from . import causal, curriculum, sampling, time_marching  # noqa: F401  (registers the remedies)
+from ._base import (
+    NO_CHANGE,
+    Changes,
+    Remedy,
+    RemedySetup,
+    RemedySpec,
+    Segment,
+    StepInfo,
+    build_remedies,
+    chain,
+    merge,
+    parse_spec,
+    register_remedy,
+    remedy_specs,
+    resolve_options,
+    validate_specs,
+)
+from .causal import causal_residual_loss, causal_weights, eps_schedule, slice_losses
+from .curriculum import curriculum_values
+from .sampling import cosine_fraction, draw_proportional, mix_uniform, rad_probabilities
+from .time_marching import make_window_batch, window_edges, window_mask
+
+__all__ = [
+    "NO_CHANGE", "Changes", "Remedy", "RemedySetup", "RemedySpec", "Segment", "StepInfo", "build_remedies",
+    "causal_residual_loss", "causal_weights", "chain", "cosine_fraction", "curriculum_values", "draw_proportional",
+    "eps_schedule", "make_window_batch", "merge", "mix_uniform", "parse_spec", "rad_probabilities",
+    "register_remedy", "remedy_specs", "resolve_options", "slice_losses", "validate_specs", "window_edges",
+    "window_mask",
+]

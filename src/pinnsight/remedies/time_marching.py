@@ -1,0 +1,121 @@
+"""Sequence-to-sequence time marching (Krishnapriyan et al. 2021, Sec. 4.2; Wight & Zhao 2021).
+
+[t0, T] is split into windows [t_k, t_{k+1}]; window k is a sub-problem whose residual and boundary rows have
+their time mapped into the window and whose ``Initial`` rows sit at t_k with targets taken from window k−1's
+prediction (rows carry their targets, so the loss code is untouched). Every window runs the phase sequence, from
+the previous window's network (``warm=1``) or a fresh one; the solution is stitched over the reference grid,
+each point predicted by the network of its window. Batches are built by one jitted function whose window
+bounds are arguments (no retracing).
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..errors import PinnsightError
+from ..losses import as_function
+from ..problems._base import Dirichlet, Initial, Neumann, Periodic, _derivative
+from ..sampling import sample_batch
+from ._base import Remedy, RemedySpec, Segment, needs_time, positive, register_remedy
+
+KNOWN = (Initial, Dirichlet, Neumann, Periodic)
+
+
+def window_edges(t0: float, t1: float, windows: int, dt: float = 0.0) -> np.ndarray:
+    """Window boundaries: ``windows`` equal windows, or windows of length ``dt`` (the last one shorter)."""
+    if dt > 0:
+        n = max(1, math.ceil((t1 - t0) / dt - 1e-9))
+        return np.minimum(t0 + dt * np.arange(n + 1), t1)
+    return np.linspace(t0, t1, windows + 1)
+
+
+def window_mask(t: np.ndarray, lo: float, hi: float, last: bool) -> np.ndarray:
+    """Points a window predicts in the stitched solution: t ∈ [lo, hi) ([lo, hi] for the last window)."""
+    return (t >= lo) & ((t <= hi) if last else (t < hi))
+
+
+def make_window_batch(problem, static, points, dtype):
+    """Jitted ``batch(key, t_lo, t_hi, prev_params, use_prev)``: rows of the sub-problem on [t_lo, t_hi]."""
+    it, dim = problem.time_index, problem.dim
+    t0, t1 = problem.bounds[it]
+
+    def batch(key, t_lo, t_hi, prev_params, use_prev):
+        b = sample_batch(problem, key, points, dtype)
+        to_window = lambda t: t_lo + (t - t0) * ((t_hi - t_lo) / (t1 - t0))  # noqa: E731
+        out = {"res": b["res"].at[:, it].set(to_window(b["res"][:, it]))}
+        u_prev = as_function(eqx.combine(prev_params, static))
+        for con in problem.constraints:
+            rows = b[con.name]
+            rows = rows.at[:, it].set(to_window(rows[:, it]))
+            if isinstance(con, Periodic):
+                rows = rows.at[:, dim + it].set(to_window(rows[:, dim + it]))
+            elif isinstance(con, Initial):
+                prev = jax.vmap(lambda z: _derivative(u_prev, it, con.order)(*z))(rows[:, :dim])
+                rows = rows.at[:, dim].set(jnp.where(use_prev, prev.astype(dtype), rows[:, dim]))
+            else:  # Dirichlet / Neumann targets may depend on time: recompute at the mapped rows
+                col = dim if isinstance(con, Dirichlet) else dim + 2
+                target = jnp.asarray(con.value(*rows[:, :dim].T), dtype) * jnp.ones(rows.shape[0], dtype)
+                rows = rows.at[:, col].set(target)
+            out[con.name] = rows
+        return out
+
+    return jax.jit(batch)
+
+
+def build(options, setup) -> Remedy:
+    problem, dtype = setup.problem, setup.dtype
+    it = problem.time_index
+    t0, t1 = problem.bounds[it]
+    edges = window_edges(t0, t1, options["windows"], options["dt"])
+    batch_fn = make_window_batch(problem, setup.static, setup.config.points, dtype)
+    predict = jax.jit(lambda p, pts: jax.vmap(eqx.combine(p, setup.static))(pts))
+    t_ref = np.asarray(setup.ref_points)[:, it]
+    n = len(edges) - 1
+
+    def driver(state):
+        prev, jumps = state.params, []
+        for k in range(n):
+            lo, hi = float(edges[k]), float(edges[k + 1])
+            key = jax.random.fold_in(setup.key, 4000 + k)
+            batch = batch_fn(key, jnp.asarray(lo, dtype), jnp.asarray(hi, dtype), prev, jnp.asarray(k > 0))
+            fresh = None if options["warm"] or k == 0 else setup.fresh_params(jax.random.fold_in(setup.key, 5000 + k))
+            bounds = tuple((lo, hi) if i == it else b for i, b in enumerate(problem.bounds))
+            final = yield Segment(
+                index=k, label=f"t in [{lo:.4g}, {hi:.4g}]", bounds=bounds, batch=batch, params=fresh,
+                mask=window_mask(t_ref, lo, hi, k == n - 1), final=k == n - 1,
+                columns={"window": k, "t_start": lo, "t_end": hi}, info={"window": k, "t_start": lo, "t_end": hi},
+                count=n,
+            )
+            if k > 0:  # continuity at t_k: |u_k(x, t_k) − u_{k−1}(x, t_k)| on the reference x points
+                pts = np.asarray(setup.ref_points)[t_ref == t_ref[np.argmin(np.abs(t_ref - lo))]].copy()
+                pts[:, it] = lo
+                pts = jnp.asarray(pts, dtype)
+                jumps.append(float(jnp.max(jnp.abs(predict(final.params, pts) - predict(prev, pts)))))
+            prev = final.params
+        return {"edges": [float(e) for e in edges], "max_jump_at_boundaries": jumps}
+
+    return Remedy("seq2seq", driver=driver)
+
+
+def check(options, problem):
+    positive("seq2seq", options, "windows")
+    positive("seq2seq", options, "dt", allow_zero=True)
+    needs_time("seq2seq", problem)
+    if problem is None:
+        return
+    odd = [c.name for c in problem.constraints if not isinstance(c, KNOWN)]
+    if odd:
+        raise PinnsightError(f"remedy seq2seq: cannot window constraint(s) {', '.join(odd)} of {problem.name}")
+    if not any(isinstance(c, Initial) for c in problem.constraints):
+        raise PinnsightError(f"remedy seq2seq: problem {problem.name} has no initial condition to march from")
+
+
+SPEC = register_remedy(RemedySpec(
+    "seq2seq", "sequence-to-sequence time marching over windows (Krishnapriyan et al. 2021; Wight & Zhao 2021)",
+    {"windows": 5, "dt": 0.0, "warm": 1}, build, check, aliases=("time-marching",),
+))

@@ -1,0 +1,98 @@
+"""The bench runner on real Dask worker processes: a 2-worker local cluster, and a sweep killed mid-way."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pinnsight.bench import ResultsDB, load_suite
+from pinnsight.bench.runner import run_suite
+from pinnsight.runs import RUN_FILES
+
+TINY = """
+seeds = [0, 1]
+[defaults]
+model_options = { width = 8, depth = 2 }
+phases = [{ name = "adam", steps = 20 }]
+points = { res = 64, ic = 16, bc = 16 }
+log_every = 10
+eval_every = 10
+[[case]]
+problem = "convection"
+params = { beta = 1.0 }
+[[case]]
+problem = "reaction"
+params = { rho = 1.0 }
+"""
+
+
+def test_two_worker_local_cluster_runs_the_grid_and_a_rerun_skips_it(tmp_path):
+    (tmp_path / "tiny.toml").write_text(TINY)
+    suite = load_suite(tmp_path / "tiny.toml")
+    lines = []
+    s = run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", workers=2, command="test", echo=lines.append)
+    assert (s.ok, s.failed, s.skipped) == (4, 0, 0), lines
+    assert sum(line.startswith("[") for line in lines) == 4  # one progress line per finished run
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        rows = db.rows()
+    assert set(rows) == {t.config_hash for t in suite.tasks()}
+    for r in rows.values():
+        assert r["status"] == "ok" and 0 < r["rel_l2"] < 2 and r["steps"] == 20 and r["stop_reason"] == "budget"
+        assert all(Path(r["run_dir"], f).is_file() for f in RUN_FILES)
+        assert r["machine"]["cores"] >= 1 and r["machine"]["cpu"] and r["version"]
+    assert len({r["run_dir"] for r in rows.values()}) == 4
+    s = run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", workers=2, echo=lines.append)
+    assert (s.ok, s.skipped) == (0, 4) and lines[-1] == "suite tiny: nothing to run"
+
+
+def _count(db_path: Path) -> int:
+    try:
+        with sqlite3.connect(db_path, timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_killing_the_runner_mid_sweep_loses_nothing_and_resumes(tmp_path):
+    one_case = TINY.split("[[case]]")[0].replace("seeds = [0, 1]", "seeds = [0, 1, 2]") + \
+        "[[case]]" + TINY.split("[[case]]")[2]
+    (tmp_path / "kill.toml").write_text(one_case)
+    db_path, runs = tmp_path / "r.sqlite", tmp_path / "runs"
+    cmd = [sys.executable, "-m", "pinnsight.cli", "bench", "kill.toml", "--workers", "1", "--db", str(db_path),
+           "--runs-dir", str(runs)]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 100
+        while _count(db_path) < 1 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.stdout.read().decode()
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner, its scheduler and its worker: the whole group
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    with ResultsDB(db_path) as db:
+        assert db.integrity() == "ok"
+        before = db.rows()
+    assert 1 <= len(before) < 3  # killed mid-sweep
+    for r in before.values():  # every recorded row is whole
+        assert r["status"] == "ok" and r["rel_l2"] is not None and r["stop_reason"] and r["finished_at"]
+    for d in (runs / "kill").iterdir():  # run directories are complete or hidden temporaries
+        assert d.name.startswith(".") or all((d / f).is_file() for f in RUN_FILES), d
+    s = run_suite(load_suite(tmp_path / "kill.toml"), db_path, runs, processes=False, echo=lambda _: None)
+    assert (s.ok, s.failed, s.skipped) == (3 - len(before), 0, len(before))
+    with ResultsDB(db_path) as db:
+        after = db.rows()
+    assert len(after) == 3 and all(after[h] == row for h, row in before.items())  # finished rows untouched
+
+
+@pytest.fixture(autouse=True)
+def _no_dask_noise(monkeypatch):
+    monkeypatch.setenv("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "error")
