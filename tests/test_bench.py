@@ -197,15 +197,23 @@ def test_a_crashing_run_is_recorded_as_failed_and_the_sweep_goes_on(tmp_path, mo
     with ResultsDB(tmp_path / "r.sqlite") as db:
         rows = db.rows()
     assert sorted(r["status"] for r in rows.values()) == ["failed", "ok"]
+    failed = next(r for r in rows.values() if r["status"] == "failed")
+    assert failed["error"].startswith("RuntimeError: simulated crash\n") and "Traceback" in failed["error"]
     for r in rows.values():
         if r["status"] == "ok":
             assert Path(r["run_dir"], "history.csv").is_file() and 0 < r["rel_l2"] < 2 and r["wall_s"] > 0
     # re-running skips everything recorded; --retry-failed runs the failed one again
     monkeypatch.setattr(train_module, "train", real_train)
     assert run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", processes=False, echo=lines.append).skipped == 2
-    s = run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", processes=False, retry_failed=True,
-                  echo=lines.append)
+    from distributed import LocalCluster
+
+    # the retry goes to an existing cluster by address (the --scheduler path; threads, so the test is quick)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                      dashboard_address=None) as cluster:
+        s = run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", scheduler=cluster.scheduler_address,
+                      retry_failed=True, echo=lines.append)
     assert (s.ok, s.failed, s.skipped) == (1, 0, 1)
+    assert f"on {cluster.scheduler_address}" in lines[-2]
     with ResultsDB(tmp_path / "r.sqlite") as db:
         assert {r["status"] for r in db.rows().values()} == {"ok"}
 

@@ -201,7 +201,7 @@ def model_builder(config: TrainConfig, problem: Problem) -> Callable:
     """Jitted ``key -> model`` (one compilation instead of one per eager op)."""
     dtype = dtype_for(config)
     build = lambda key: make_model(  # noqa: E731
-        config.model, problem.dim, key=key, dtype=dtype, **config.model_options
+        config.model, problem.dim, key=key, dtype=dtype, problem=problem, **config.model_options
     )
     return eqx.filter_jit(build)
 

@@ -159,7 +159,7 @@ def render_section(suite: Suite, tasks: Sequence[Task], rows: Mapping[str, Mappi
 
 
 def _one_line(text: str | None, limit: int = 200) -> str:
-    line = " ".join((text or "").split()).replace("`", "'")
+    line = " ".join((text or "").strip().split("\n")[0].split()).replace("`", "'")
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -157,8 +157,9 @@ def run_suite(
                               f"stop: {result['stop_reason']}{', recovered' if result.get('recovered') else ''})")
                 else:
                     summary.failed += 1
-                    summary.failures.append((task_label(task), result["error"]))
-                    detail = f"FAILED: {result['error']}"
+                    first_line = (result.get("error") or "unknown error").splitlines()[0]
+                    summary.failures.append((task_label(task), first_line))
+                    detail = f"FAILED: {first_line}"
                 echo(f"[{n}/{len(todo)}] {task_label(task)}: {detail}")
     summary.wall_s = time.perf_counter() - t0
     return summary

@@ -52,12 +52,13 @@ def cpu_model() -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    """Host name, cores, CPU model and GPU (if JAX runs on one) of this process's machine."""
+    """Host name, cores, CPU model, GPU (if JAX runs on one) and XLA flags of this process."""
     import jax
 
     dev = jax.devices()[0]
     gpu = f"{jax.device_count()} × {getattr(dev, 'device_kind', dev)}" if dev.platform != "cpu" else None
-    return {"host": socket.gethostname(), "cores": os.cpu_count(), "cpu": cpu_model(), "gpu": gpu}
+    return {"host": socket.gethostname(), "cores": os.cpu_count(), "cpu": cpu_model(), "gpu": gpu,
+            "xla_flags": os.environ.get("XLA_FLAGS", "")}
 
 
 def time_to_thresholds(history: list[dict[str, Any]], thresholds=THRESHOLDS) -> dict[float, float | None]:
@@ -123,7 +124,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
             t_1e2_s=reached[1e-2], t_1e3_s=reached[1e-3],
         )
     except Exception as e:  # noqa: BLE001 - a crashing run is recorded as failed, the sweep goes on
-        result["error"] = f"{type(e).__name__}: {e}"
-        result["traceback"] = traceback.format_exc(limit=20)
+        # first line: the error; then the traceback (the progress line and the report show the first line)
+        result["error"] = f"{type(e).__name__}: {e}".strip() + "\n\n" + traceback.format_exc(limit=20)
         result["wall_s"] = time.perf_counter() - t0
     return result

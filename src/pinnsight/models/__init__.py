@@ -9,7 +9,9 @@ from typing import Any
 import jax
 
 from ..errors import PinnsightError
+from .embeddings import Embedded, FourierFeatures, PeriodicEmbedding, fourier_model, periodic_model, periodic_options
 from .mlp import MLP, glorot_normal
+from .modified_mlp import ModifiedMLP
 
 
 @dataclass(frozen=True)
@@ -19,14 +21,23 @@ class ModelSpec:
     options: Mapping[str, type]  # option name -> type (int/float/str)
     defaults: Mapping[str, Any]
     build: Callable[..., Any]  # build(in_size, *, key, dtype, **options)
+    from_problem: Callable[[Any, dict], dict] | None = None  # fills options from the problem (optional)
 
 
 _MODELS: dict[str, ModelSpec] = {}
 
 
-def register_model(name: str, summary: str, defaults: Mapping[str, Any], build: Callable[..., Any]) -> None:
-    """Make ``build(in_size, *, key, dtype, **options)`` available as ``--model name:key=value``."""
-    _MODELS[name] = ModelSpec(name, summary, {k: type(v) for k, v in defaults.items()}, dict(defaults), build)
+def register_model(
+    name: str, summary: str, defaults: Mapping[str, Any], build: Callable[..., Any],
+    from_problem: Callable[[Any, dict], dict] | None = None,
+) -> None:
+    """Make ``build(in_size, *, key, dtype, **options)`` available as ``--model name:key=value``.
+
+    ``from_problem(problem, options) -> options`` (optional) fills options that depend on the problem (e.g.
+    the periods of the periodic embedding) when ``make_model`` is given one."""
+    _MODELS[name] = ModelSpec(
+        name, summary, {k: type(v) for k, v in defaults.items()}, dict(defaults), build, from_problem
+    )
 
 
 def model_specs() -> dict[str, ModelSpec]:
@@ -53,11 +64,32 @@ def resolve_model_options(name: str, options: Mapping[str, Any] | None = None) -
     return resolved
 
 
-def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, **options: Any):
-    """Build model ``name`` for points of dimension ``in_size`` with parameters of ``dtype``."""
-    return _MODELS[name].build(in_size, key=key, dtype=dtype, **resolve_model_options(name, options))
+def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=None, **options: Any):
+    """Build model ``name`` for points of dimension ``in_size`` with parameters of ``dtype``; with a
+    ``problem``, options the model derives from it (its ``from_problem``) are filled in first."""
+    resolved = resolve_model_options(name, options)
+    spec = _MODELS[name]
+    if problem is not None and spec.from_problem is not None:
+        resolved = spec.from_problem(problem, resolved)
+    return spec.build(in_size, key=key, dtype=dtype, **resolved)
 
 
 register_model("mlp", "tanh MLP, Glorot-normal weights (default 4 × 50)", {"width": 50, "depth": 4}, MLP)
+register_model(
+    "modified-mlp", "modified MLP, Wang, Teng & Perdikaris 2021 Eqs. 43–47 (depth = hidden layers)",
+    {"width": 50, "depth": 4}, ModifiedMLP,
+)
+register_model(
+    "fourier", "random Fourier features [cos 2πBx, sin 2πBx], B ~ N(0, σ²) fixed, then net (mlp|modified-mlp)",
+    {"width": 50, "depth": 4, "sigma": 1.0, "features": 100, "net": "mlp"}, fourier_model,
+)
+register_model(
+    "periodic", "exact periodic embedding [cos kωx, sin kωx] of periodic coords (ω = 2π/period), then net",
+    {"width": 50, "depth": 4, "coords": "", "period": "", "harmonics": 1, "net": "mlp"}, periodic_model,
+    from_problem=periodic_options,
+)
 
-__all__ = ["MLP", "ModelSpec", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options"]
+__all__ = [
+    "Embedded", "FourierFeatures", "ModifiedMLP", "PeriodicEmbedding",
+    "MLP", "ModelSpec", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
+]

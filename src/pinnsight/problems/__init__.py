@@ -17,6 +17,7 @@ from ._base import (
     resolve_params,
 )
 from . import failure_modes  # noqa: F401  (registers the built-in problems)
+from . import raissi, wang  # noqa: F401  (allen-cahn, burgers; helmholtz, klein-gordon, wave, poisson)
 
 __all__ = [
     "Constraint", "Dirichlet", "Initial", "Neumann", "Param", "Periodic", "Problem", "ProblemSpec",

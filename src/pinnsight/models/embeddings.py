@@ -1,0 +1,165 @@
+"""Input embeddings in front of a network: random Fourier features and an exact periodic embedding.
+
+- Random Fourier features (Tancik et al., NeurIPS 2020; for PINNs Wang, Wang, Perdikaris, CMAME 384 (2021),
+  Eq. 3.1): γ(x) = [cos(2πBx), sin(2πBx)] with B ∈ R^{m×d}, B_ij ~ N(0, σ²) drawn once and never trained.
+  B is an array leaf of the model (so the model builds under ``jit``), but it is only read through
+  ``jax.lax.stop_gradient``: its gradient is exactly zero, so no optimizer moves it.
+- Exact periodic embedding (Dong & Ni, J. Comput. Phys. 435 (2021); Wang, Sankaran, Perdikaris 2023, Sec. 4):
+  a coordinate of period P is replaced by [cos(kωx), sin(kωx)], k = 1 … harmonics, ω = 2π/P, so the network
+  is exactly P-periodic in it; other coordinates pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..errors import PinnsightError
+from .mlp import MLP
+from .modified_mlp import ModifiedMLP
+
+NETS = {"mlp": MLP, "modified-mlp": ModifiedMLP}
+
+
+class FourierFeatures(eqx.Module):
+    """γ(x) = [cos(2πBx), sin(2πBx)], B of shape (features, d), fixed (read under stop_gradient)."""
+
+    B: jax.Array
+
+    def __init__(self, in_size: int, features: int, sigma: float, *, key: jax.Array, dtype=None):
+        dtype = dtype or jnp.result_type(float)
+        self.B = jnp.asarray(sigma, dtype) * jax.random.normal(key, (features, in_size), dtype)
+
+    @property
+    def out_size(self) -> int:
+        return 2 * self.B.shape[0]
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        proj = 2.0 * math.pi * (jax.lax.stop_gradient(self.B) @ z)
+        return jnp.concatenate([jnp.cos(proj), jnp.sin(proj)])
+
+
+class PeriodicEmbedding(eqx.Module):
+    """Coordinate i of ``coords`` (period ``periods[i]``) ↦ [cos(kωzᵢ), sin(kωzᵢ)]_{k=1..harmonics}, ω = 2π/P."""
+
+    in_size: int = eqx.field(static=True)
+    coords: tuple[int, ...] = eqx.field(static=True)
+    periods: tuple[float, ...] = eqx.field(static=True)
+    harmonics: int = eqx.field(static=True, default=1)
+
+    @property
+    def out_size(self) -> int:
+        return self.in_size + len(self.coords) * (2 * self.harmonics - 1)
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        parts = []
+        for i in range(self.in_size):
+            if i in self.coords:
+                omega = 2.0 * math.pi / self.periods[self.coords.index(i)]
+                k = jnp.arange(1, self.harmonics + 1, dtype=z.dtype)
+                parts += [jnp.cos(k * omega * z[i]), jnp.sin(k * omega * z[i])]
+            else:
+                parts.append(z[i : i + 1])
+        return jnp.concatenate(parts)
+
+
+class Embedded(eqx.Module):
+    """``net(embedding(z))``: a network behind an input embedding."""
+
+    embedding: eqx.Module
+    net: eqx.Module
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        return self.net(self.embedding(z))
+
+
+def _net(name: str, model: str):
+    if name not in NETS:
+        raise PinnsightError(f"model {model}: net={name!r} is not one of {', '.join(NETS)}")
+    return NETS[name]
+
+
+# -------------------------------------------------------------------------------------------- builders
+def fourier_model(
+    in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, sigma: float, features: int, net: str
+) -> Embedded:
+    """Random Fourier features (σ, ``features`` = m frequencies) followed by ``net`` (mlp or modified-mlp)."""
+    cls = _net(net, "fourier")
+    k_b, k_net = jax.random.split(key)
+    emb = FourierFeatures(in_size, features, sigma, key=k_b, dtype=dtype)
+    return Embedded(emb, cls(emb.out_size, width, depth, key=k_net, dtype=dtype))
+
+
+def _parse_coords(raw: str, in_size: int) -> tuple[int, ...]:
+    try:
+        coords = tuple(int(s) for s in raw.split(","))
+    except ValueError:
+        raise PinnsightError(
+            f"model periodic: coords={raw!r} must be coordinate indices like 0 or 0,1 (names need the problem)"
+        ) from None
+    if len(set(coords)) != len(coords) or any(not 0 <= i < in_size for i in coords):
+        raise PinnsightError(f"model periodic: coords={raw!r} must be distinct indices in 0..{in_size - 1}")
+    return coords
+
+
+def _parse_periods(raw: str, n: int) -> tuple[float, ...]:
+    try:
+        periods = tuple(float(s) for s in raw.split(","))
+    except ValueError:
+        raise PinnsightError(f"model periodic: period={raw!r} must be numbers like 2 or 2,6.28") from None
+    if len(periods) == 1:
+        periods = periods * n
+    if len(periods) != n or not all(math.isfinite(p) and p > 0 for p in periods):
+        raise PinnsightError(f"model periodic: period={raw!r} must be {n} positive number(s), one per coordinate")
+    return periods
+
+
+def periodic_model(
+    in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, coords: str, period: str,
+    harmonics: int, net: str,
+) -> Embedded:
+    """Exact periodic embedding of coordinates ``coords`` (indices, comma-separated) with periods ``period``
+    (one number, or one per coordinate), then ``net``. Built from a problem, both default to its periodic
+    coordinates and their box lengths (see ``periodic_options``)."""
+    cls = _net(net, "periodic")
+    if not coords or not period:
+        raise PinnsightError(
+            "model periodic: give coords= and period= (e.g. periodic:coords=0,period=6.283185307179586) "
+            "or build it for a problem with periodic coordinates"
+        )
+    idx = _parse_coords(coords, in_size)
+    emb = PeriodicEmbedding(in_size, idx, _parse_periods(period, len(idx)), harmonics)
+    return Embedded(emb, cls(emb.out_size, width, depth, key=key, dtype=dtype))
+
+
+def periodic_options(problem: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill the periodic model's ``coords`` (names allowed) and ``period`` from ``problem``: its periodic
+    coordinates and their box lengths ``hi − lo``."""
+    out = dict(options)
+    if not out["coords"]:
+        if not problem.periodic:
+            raise PinnsightError(
+                f"model periodic: problem {problem.name!r} has no periodic coordinates; give coords= and period="
+            )
+        names = list(problem.periodic)
+    else:
+        names = out["coords"].split(",")
+    idx = []
+    for s in names:
+        if s in problem.coords:
+            idx.append(problem.coords.index(s))
+        elif s.strip().lstrip("-").isdigit():
+            idx.append(int(s))
+        else:
+            raise PinnsightError(f"model periodic: coords: {s!r} is not a coordinate of {problem.name} {problem.coords}")
+    out["coords"] = ",".join(str(i) for i in idx)
+    if not out["period"]:
+        if any(not 0 <= i < problem.dim for i in idx):
+            raise PinnsightError(f"model periodic: coords={out['coords']!r} out of range for {problem.coords}")
+        out["period"] = ",".join(repr(float(problem.bounds[i][1] - problem.bounds[i][0])) for i in idx)
+    return out
