@@ -59,6 +59,17 @@ def problems():
             click.echo(f"    {name} = {default}{rng}  {p.doc}")
 
 
+@cli.command()
+def remedies():
+    """List the remedies (--remedy NAME[:key=value,...]) with their options and defaults."""
+    from .remedies import remedy_specs
+
+    for spec in remedy_specs().values():
+        aliases = f" (aliases: {', '.join(spec.aliases)})" if spec.aliases else ""
+        click.echo(f"{spec.name}: {spec.summary}{aliases}")
+        click.echo("    " + ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}" for k, v in spec.defaults.items()))
+
+
 def _train_and_write(config, out: Path | None, progress: bool) -> dict:
     from .runs import check_new_run_dir, default_run_dir, write_run
     from .train import train
@@ -94,10 +105,13 @@ def _train_and_write(config, out: Path | None, progress: bool) -> dict:
 @click.option("--log-every", default="100", show_default=True, help="Steps per logged history row (and jitted chunk).")
 @click.option("--target", type=float, default=None, help="Stop once the rel L2 error is at most this.")
 @click.option("--stall-steps", default="0", show_default=True, help="Stop Adam after this many steps without 0.1%% loss improvement (0: off).")
+@click.option("--remedy", "remedies", multiple=True, metavar="NAME[:key=value,...]",
+              help="Remedy, repeatable, composed in order: curriculum, seq2seq, causal, adaptive-sampling, rar, rad "
+                   "(e.g. curriculum:start=1,stages=4; see `pinnsight remedies`).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(problem, params, steps, lbfgs_steps, optimizers, model, points, weights, seed, x64, eval_every,
-          log_every, target, stall_steps, out, no_progress):
+          log_every, target, stall_steps, remedies, out, no_progress):
     """Train a PINN on PROBLEM and write its run directory."""
     from .config import PhaseConfig, TrainConfig
 
@@ -124,6 +138,7 @@ def train(problem, params, steps, lbfgs_steps, optimizers, model, points, weight
         eval_every=_int(eval_every, "--eval-every"),
         target_rel_l2=target,
         stall_steps=_int(stall_steps, "--stall-steps"),
+        remedies=tuple(remedies),
     )
     _train_and_write(config, out, progress=not no_progress)
 

@@ -98,6 +98,10 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None)
 
         plot_solution(result, tmp / "solution.png")
         plot_losses(result.history, tmp / "losses.png")
+        if result.config.remedies:  # what the remedies did: collocation scatter, remedy columns over steps
+            from .remedies.figures import write_remedy_figures
+
+            write_remedy_figures(result, tmp)
         if out.is_dir():
             out.rmdir()  # empty (checked above)
         os.rename(tmp, out)

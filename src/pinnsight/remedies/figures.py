@@ -1,0 +1,79 @@
+"""Figures of what remedies did: collocation points at a few moments, and remedy columns over steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: history columns drawn in remedies.png, one panel each when present
+TIMELINE = (
+    ("causal weights", ("causal_min_weight", "causal_eps")),
+    ("uniform fraction (adaptive sampling)", ("uniform_fraction",)),
+    ("residual points", ("n_res",)),
+    ("curriculum coefficient", None),  # every coef_* column
+    ("time window", ("t_start", "t_end")),
+)
+
+
+def pick(items: list, k: int) -> list:
+    """At most ``k`` items evenly spread over ``items``, first and last included."""
+    if len(items) <= k:
+        return list(items)
+    idx = np.unique(np.round(np.linspace(0, len(items) - 1, k)).astype(int))
+    return [items[i] for i in idx]
+
+
+def write_remedy_figures(result, directory: Path, moments: int = 4) -> list[str]:
+    """``collocation.png`` (+ ``collocation.npz``) and ``remedies.png`` in ``directory``; returns file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    directory, written = Path(directory), []
+    problem = result.problem
+    snaps = result.artifacts.get("snapshots") or []
+    if snaps and problem.dim == 2:
+        chosen = pick(snaps, moments)
+        fig, axes = plt.subplots(1, len(chosen), figsize=(4 * len(chosen), 3.6), constrained_layout=True,
+                                 squeeze=False)
+        for ax, (step, label, pts) in zip(axes[0], chosen):
+            ax.scatter(pts[:, 1], pts[:, 0], s=2, alpha=0.6)
+            ax.set_xlim(*problem.bounds[1])
+            ax.set_ylim(*problem.bounds[0])
+            ax.set_title(f"step {step} ({label}), N={len(pts)}", fontsize=9)
+            ax.set_xlabel(problem.coords[1])
+            ax.set_ylabel(problem.coords[0])
+        fig.suptitle("residual points")
+        fig.savefig(directory / "collocation.png", dpi=100)
+        plt.close(fig)
+        np.savez_compressed(directory / "collocation.npz", steps=np.array([s for s, _, _ in snaps]),
+                            **{f"points_{i}": p for i, (_, _, p) in enumerate(snaps)})
+        written += ["collocation.png", "collocation.npz"]
+    history = result.history
+    panels = []
+    for title, cols in TIMELINE:
+        names = cols or sorted({k for r in history for k in r if k.startswith("coef_")})
+        present = [c for c in names if any(r.get(c) is not None for r in history)]
+        if present:
+            panels.append((title, present))
+    if panels:
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.4), constrained_layout=True,
+                                 squeeze=False)
+        for ax, (title, cols) in zip(axes[0], panels):
+            for c in cols:
+                pts = [(r["step"], r[c]) for r in history if r.get(c) is not None]
+                ax.plot(*zip(*pts), ".-", ms=3, label=c)
+            if "causal" in title:
+                ax.set_yscale("log")
+            stalls = [r["step"] for r in history if r.get("stall_restart")]
+            for s in stalls:
+                ax.axvline(s, color="red", lw=0.6, ls="--")
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("step")
+            ax.legend(fontsize=7)
+        fig.savefig(directory / "remedies.png", dpi=100)
+        plt.close(fig)
+        written.append("remedies.png")
+    return written
