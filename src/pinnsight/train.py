@@ -8,9 +8,11 @@ Weights and coefficients are arguments of the jitted functions, so changing them
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -89,6 +91,16 @@ class Resume(NamedTuple):
 
     state: TrainingState
     restart: bool = False
+
+
+def enable_compilation_cache() -> None:
+    """Keep XLA executables on disk (``$PINNSIGHT_JAX_CACHE`` or ~/.cache/pinnsight/jax) so that a rerun of the
+    same problem and model skips compilation (halves a short run's wall time); ``PINNSIGHT_JAX_CACHE=off``
+    disables it, and a cache directory the user configured in JAX is left alone."""
+    where = os.environ.get("PINNSIGHT_JAX_CACHE", str(Path.home() / ".cache" / "pinnsight" / "jax"))
+    if where != "off" and jax.config.jax_compilation_cache_dir is None:
+        jax.config.update("jax_compilation_cache_dir", where)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def dtype_for(config: TrainConfig):
@@ -180,12 +192,12 @@ def make_lbfgs_chunk(objective: Callable, optimizer, options: Mapping[str, Any])
             failed = (info.decrease_error > 0) | (info.curvature_error > 0)
             reason = jnp.select(
                 [~jnp.isfinite(new_value) | ~jnp.isfinite(gnorm), gnorm <= gtol, quiet >= patience],
-                [1, 2, 3],
-                0,
+                [jnp.int32(1), jnp.int32(2), jnp.int32(3)],
+                jnp.int32(0),
             )
             return LbfgsCarry(
-                c.iteration + 1, params, opt_state, reason, quiet,
-                c.fevals + info.num_linesearch_steps, c.ls_failures + failed.astype(jnp.int32),
+                c.iteration + 1, params, opt_state, reason, quiet.astype(jnp.int32),
+                c.fevals + info.num_linesearch_steps.astype(jnp.int32), c.ls_failures + failed.astype(jnp.int32),
             )
 
         zero = jnp.zeros((), jnp.int32)
@@ -221,6 +233,7 @@ def initial_state(config: TrainConfig, problem: Problem):
 def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
     """Train a PINN as ``config`` says; returns the model, history and metrics (nothing is written)."""
     t_start = time.perf_counter()
+    enable_compilation_cache()
     problem = config.build_problem()
     dtype = dtype_for(config)
     reference = problem.reference_solution()
@@ -474,12 +487,12 @@ def run_lbfgs(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, repor
         optimizer = lbfgs_optimizer(phase.options)
         cache["lbfgs", _options_key(phase)] = (
             optimizer, make_lbfgs_chunk(objective, optimizer, phase.options),
-            jax.jit(lambda p, b, w, c: objective(p, b, w, c)[1]),
+            jax.jit(lambda p, b, w, c: objective(p, b, w, c)[1]), jax.jit(lambda p, b, w, c: objective(p, b, w, c)[0]),
         )
-    optimizer, chunk, terms_of = cache["lbfgs", _options_key(phase)]
+    optimizer, chunk, terms_of, value_of = cache["lbfgs", _options_key(phase)]
     opt_state = strong_types(optimizer.init(state.params))
     params = state.params
-    report.start_loss = float(objective(params, state.batch, state.weights, state.coeffs)[0])
+    report.start_loss = float(value_of(params, state.batch, state.weights, state.coeffs))
     while report.steps < phase.steps:
         n = min(config.log_every, phase.steps - report.steps)
         out = chunk(params, opt_state, state.batch, state.weights, state.coeffs, jnp.asarray(n, jnp.int32))
