@@ -92,7 +92,7 @@ def test_bad_suites_fail_at_load_time_with_a_clear_error(tmp_path, edit, message
 
 
 def test_unknown_suite_and_empty_suite():
-    with pytest.raises(PinnsightError, match="unknown suite 'nope'.*failure-modes, smoke"):
+    with pytest.raises(PinnsightError, match="unknown suite .nope.*failure-modes, peers, smoke"):
         load_suite("nope")
     with pytest.raises(PinnsightError, match="no \\[\\[case\\]\\] entries"):
         parse_suite("empty", {"seeds": [0]})
@@ -268,3 +268,44 @@ def test_report_without_results_is_a_clear_error(tmp_path):
     ResultsDB(tmp_path / "empty.sqlite").close()
     with pytest.raises(PinnsightError, match="has no runs of suite tiny"):
         write_report(suite, tmp_path / "empty.sqlite", tmp_path / "b.md")
+
+
+# ------------------------------------------------------------------------------------------ peer engine
+@pytest.mark.parametrize("extra, message", [
+    ('engine = "tensorflow"', "unknown engine 'tensorflow'"),
+    ('engine = "deepxde"\nremedies = ["causal"]', "engine deepxde runs vanilla PINNs only"),
+    ('engine = "deepxde"\nmodel = "modified-mlp"', "engine deepxde supports model mlp only"),
+])
+def test_bad_engine_cases_fail_at_load_time(tmp_path, extra, message):
+    text = TINY.replace("params = { rho = 1.0 }", "params = { rho = 1.0 }\n" + extra)
+    with pytest.raises(PinnsightError, match=message):
+        tiny_suite(tmp_path, text)
+
+
+def test_engine_is_part_of_the_config_hash_but_pinnsight_hashes_are_unchanged(tmp_path):
+    pytest.importorskip("deepxde")
+    plain = tiny_suite(tmp_path).tasks()
+    peer = tiny_suite(tmp_path, TINY.replace("params = { rho = 1.0 }", 'params = { rho = 1.0 }\nengine = "deepxde"'),
+                      name="peer").tasks()
+    assert plain[0].config_hash == peer[0].config_hash == config_hash(plain[0].config)  # convection: pinnsight
+    assert plain[2].config_hash != peer[2].config_hash and peer[2].case.remedy_label == "vanilla (deepxde)"
+    assert load_suite("peers").cases[1].engine == "deepxde"
+
+
+def test_deepxde_peer_runs_the_same_case_and_is_scored_on_the_same_grid(tmp_path):
+    pytest.importorskip("deepxde")
+    text = TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
+        'phases = [{ name = "adam", steps = 20 }]', 'phases = [{ name = "adam", steps = 20 }, { name = "lbfgs", steps = 5 }]')
+    text = text.split("[[case]]")[0] + "[[case]]" + text.split("[[case]]")[2] + 'engine = "deepxde"\n'
+    suite = tiny_suite(tmp_path, text, name="peer")
+    s = run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", processes=False, echo=lambda _: None)
+    assert (s.ok, s.failed) == (1, 0)
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        (row,) = db.rows().values()
+    assert row["config"]["engine"] == "deepxde" and row["steps"] == 25 and row["stop_reason"] in ("budget", "converged")
+    import numpy as np
+
+    saved = np.load(Path(row["run_dir"]) / "prediction.npz")
+    ref = saved["reference"]
+    assert ref.shape == (256, 100)
+    assert row["rel_l2"] == pytest.approx(np.linalg.norm(saved["prediction"] - ref) / np.linalg.norm(ref), rel=1e-9)

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import PinnsightError
 from .db import FAILED, OK, ResultsDB
-from .suites import Suite, Task
+from .suites import Suite, Task, config_record
 from .worker import run_task, single_thread_env
 
 DEFAULT_DB = Path("runs") / "bench.sqlite"
@@ -53,6 +53,7 @@ def run_dir_for(runs_dir: Path, suite: str, task: Task) -> Path:
 def task_spec(suite: Suite, task: Task, runs_dir: Path) -> dict[str, Any]:
     """The plain-data payload sent to a worker."""
     return {"config": task.config.to_dict(), "config_hash": task.config_hash, "suite": suite.name,
+            "engine": task.case.engine,
             "case": task.case.name, "run_dir": str(Path(run_dir_for(runs_dir, suite.name, task)).absolute())}
 
 
@@ -61,7 +62,8 @@ def make_row(suite: Suite, task: Task, result: dict[str, Any], command: str) -> 
     row = {
         "config_hash": task.config_hash, "suite": suite.name, "case_name": task.case.name,
         "problem": task.case.problem, "coefficients": dict(task.config.params),
-        "remedies": list(task.case.remedies), "seed": task.seed, "config": task.config.to_dict(),
+        "remedies": list(task.case.remedies), "seed": task.seed,
+        "config": config_record(task.config, task.case.engine),
         "status": result.get("status", FAILED), "error": result.get("error"),
         "version": result.get("version") or _local_version(), "machine": result.get("machine") or {},
         "command": command, "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -22,7 +22,8 @@ A suite file::
     published = { rel_l2 = 0.90, source = "krishnapriyan2021", where = "Table 1" }
 
 Case keys: ``name`` (default: problem, coefficients and remedies), ``problem``, ``params``, ``remedies``,
-``seeds``, ``published`` and the ``TrainConfig`` fields ``model, model_options, phases, points, weights, x64,
+``seeds``, ``published``, ``engine`` ("pinnsight", or "deepxde" for the peer, see ``bench.peers``) and the
+``TrainConfig`` fields ``model, model_options, phases, points, weights, x64,
 log_every, eval_every, target_rel_l2, stall_steps, stall_rtol`` (the phases are the budget).
 """
 
@@ -41,11 +42,12 @@ from typing import Any
 
 from ..config import PhaseConfig, TrainConfig
 from ..errors import PinnsightError
+from .peers import check_engine_case
 
 #: TrainConfig fields a case may set (seed comes from the suite's seeds; remedies are handled separately)
 CONFIG_KEYS = ("model", "model_options", "phases", "points", "weights", "x64", "log_every", "eval_every",
                "target_rel_l2", "stall_steps", "stall_rtol")
-CASE_KEYS = ("name", "problem", "params", "remedies", "seeds", "published", *CONFIG_KEYS)
+CASE_KEYS = ("name", "problem", "params", "remedies", "seeds", "published", "engine", *CONFIG_KEYS)
 SUITE_KEYS = ("description", "seeds", "sources", "defaults", "case")
 PUBLISHED_KEYS = ("rel_l2", "source", "where")
 
@@ -70,6 +72,7 @@ class Case:
     seeds: tuple[int, ...]
     options: Mapping[str, Any]  # the other TrainConfig fields (model, phases, points, ...)
     published: Published | None = None
+    engine: str = "pinnsight"  # or "deepxde": the same case trained by DeepXDE (see bench.peers)
 
     def config(self, seed: int) -> TrainConfig:
         """The case's TrainConfig for ``seed`` (remedies passed through only when there are any)."""
@@ -84,7 +87,8 @@ class Case:
 
     @property
     def remedy_label(self) -> str:
-        return " + ".join(self.remedies) if self.remedies else "vanilla"
+        label = " + ".join(self.remedies) if self.remedies else "vanilla"
+        return label if self.engine == "pinnsight" else f"{label} ({self.engine})"
 
 
 @dataclass(frozen=True)
@@ -112,9 +116,10 @@ class Suite:
             for seed in case.seeds:
                 try:
                     config = case.config(seed)
+                    check_engine_case(case.engine, case.problem, case.remedies, config.model, config.phases)
                 except (TypeError, AttributeError, ValueError) as e:  # PinnsightError is a ValueError
                     raise PinnsightError(f"suite {self.name}, case {case.name!r}, seed {seed}: {e}") from None
-                h = config_hash(config)
+                h = config_hash(config, case.engine)
                 if h in seen:
                     raise PinnsightError(f"suite {self.name}: case {case.name!r} seed {seed} has the same config "
                                          f"as case {seen[h]!r}")
@@ -127,7 +132,7 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
 
 
-def config_hash(config: TrainConfig) -> str:
+def config_hash(config: TrainConfig, engine: str = "pinnsight") -> str:
     """sha256 of the canonical JSON of the resolved config (every default filled in, seed included), with
     "off" values (None, False, 0, empty) left out of every object.
 
@@ -135,7 +140,12 @@ def config_hash(config: TrainConfig) -> str:
     defaulting to 0) is added to the config: runs already in the database still match. Within one version's
     schema every key is always present, so omitting off values cannot make two different configs collide.
     """
-    return hashlib.sha256(canonical_json(_without_off(config.to_dict())).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(_without_off(config_record(config, engine))).encode()).hexdigest()
+
+
+def config_record(config: TrainConfig, engine: str = "pinnsight") -> dict[str, Any]:
+    """The resolved config as recorded in the database (with the engine when it is not pinnsight)."""
+    return config.to_dict() if engine == "pinnsight" else {**config.to_dict(), "engine": engine}
 
 
 def _without_off(obj: Any) -> Any:
@@ -233,17 +243,19 @@ def _parse_case(raw: Mapping[str, Any], seeds: tuple[int, ...], sources: Mapping
                 raise PinnsightError(f"{where}: every phase needs 'name' and 'steps'")
     options = {k: raw[k] for k in CONFIG_KEYS if k in raw}
     published = _published(raw.get("published"), sources, where)
-    name = raw.get("name") or default_case_name(problem, params, remedies)
+    engine = raw.get("engine", "pinnsight")
+    name = raw.get("name") or default_case_name(problem, params, remedies, engine)
     if not isinstance(name, str):
         raise PinnsightError(f"{where}: 'name' must be a string")
     case_seeds = _seeds(raw["seeds"], where) if "seeds" in raw else seeds
-    return Case(name, problem, dict(params), tuple(remedies), case_seeds, options, published)
+    return Case(name, problem, dict(params), tuple(remedies), case_seeds, options, published, engine)
 
 
-def default_case_name(problem: str, params: Mapping[str, Any], remedies) -> str:
+def default_case_name(problem: str, params: Mapping[str, Any], remedies, engine: str = "pinnsight") -> str:
     coeffs = " ".join(f"{k}={_fmt(v)}" for k, v in params.items())
     name = f"{problem} {coeffs}".strip()
-    return f"{name} [{' + '.join(remedies)}]" if remedies else name
+    name = f"{name} [{' + '.join(remedies)}]" if remedies else name
+    return name if engine == "pinnsight" else f"{name} ({engine})"
 
 
 def _fmt(v: Any) -> str:

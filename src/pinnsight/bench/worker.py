@@ -113,9 +113,15 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
             result["recovered"] = True
         else:
             run_dir = _free_dir(run_dir)
-            run = train(config, progress=False)
             bench = {k: spec[k] for k in ("suite", "case", "config_hash")}
-            write_run(run_dir, run, extra={"bench": bench})
+            if spec.get("engine", "pinnsight") == "deepxde":
+                from .peers import train_deepxde
+
+                single = "intra_op_parallelism_threads=1" in os.environ.get("XLA_FLAGS", "")
+                train_deepxde(config, run_dir, extra={"bench": bench}, threads=1 if single else None)
+            else:
+                run = train(config, progress=False)
+                write_run(run_dir, run, extra={"bench": bench})
         metrics = json.loads((run_dir / "metrics.json").read_text())
         reached = time_to_thresholds(read_history(run_dir / "history.csv"))
         result.update(
