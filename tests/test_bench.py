@@ -49,7 +49,8 @@ def test_builtin_suites_load_and_carry_the_paper_numbers():
     conv = {c.params["beta"]: c.published.rel_l2 for c in fm.cases if c.problem == "convection"}
     assert conv == {1.0: 7.8e-3, 10.0: 1.1e-2, 20.0: 0.75, 30.0: 0.90, 40.0: 0.96}
     assert all(c.published is None for c in fm.cases if c.problem != "convection")
-    assert {(c.params["nu"], c.params["rho"]) for c in fm.cases if c.problem == "reaction-diffusion"} == {(2, 5), (5, 5)}
+    rd = {(c.params["nu"], c.params["rho"]) for c in fm.cases if c.problem == "reaction-diffusion"}
+    assert rd == {(2, 5), (5, 5)}
     assert all(c.published.source in fm.sources for c in fm.cases if c.published)
     smoke = load_suite("smoke")
     assert sum(t.config.total_steps for t in smoke.tasks()) <= 4 * 600
@@ -295,7 +296,8 @@ def test_engine_is_part_of_the_config_hash_but_pinnsight_hashes_are_unchanged(tm
 def test_deepxde_peer_runs_the_same_case_and_is_scored_on_the_same_grid(tmp_path):
     pytest.importorskip("deepxde")
     text = TINY.replace("seeds = [0, 1]", "seeds = [0]").replace(
-        'phases = [{ name = "adam", steps = 20 }]', 'phases = [{ name = "adam", steps = 20 }, { name = "lbfgs", steps = 5 }]')
+        'phases = [{ name = "adam", steps = 20 }]',
+        'phases = [{ name = "adam", steps = 20 }, { name = "lbfgs", steps = 5 }]')
     text = text.split("[[case]]")[0] + "[[case]]" + text.split("[[case]]")[2] + 'engine = "deepxde"\n'
     suite = tiny_suite(tmp_path, text, name="peer")
     s = run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", processes=False, echo=lambda _: None)
@@ -309,3 +311,31 @@ def test_deepxde_peer_runs_the_same_case_and_is_scored_on_the_same_grid(tmp_path
     ref = saved["reference"]
     assert ref.shape == (256, 100)
     assert row["rel_l2"] == pytest.approx(np.linalg.norm(saved["prediction"] - ref) / np.linalg.norm(ref), rel=1e-9)
+
+
+def test_a_run_directory_finished_before_a_kill_is_recovered_not_retrained(tmp_path):
+    import json
+
+    from pinnsight.bench.runner import task_spec
+    from pinnsight.bench.worker import run_task
+
+    suite = tiny_suite(tmp_path)
+    task = suite.tasks()[0]
+    spec = task_spec(suite, task, tmp_path / "runs")
+    run_dir = Path(spec["run_dir"])
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"bench": {"config_hash": task.config_hash}}))
+    (run_dir / "metrics.json").write_text(json.dumps({"rel_l2": 0.123, "wall_s": 7.0, "steps": 20,
+                                                      "stop_reason": "budget"}))
+    (run_dir / "history.csv").write_text("step,wall_s,rel_l2\n0,1.0,0.5\n10,4.5,0.009\n20,7.0,0.123\n")
+    stale = run_dir.parent / f".{run_dir.name}.abc.tmp"  # a killed worker's half-written temporary
+    stale.mkdir()
+    result = run_task(spec)
+    assert result["status"] == "ok" and result["recovered"] and result["run_dir"] == str(run_dir)
+    assert (result["rel_l2"], result["wall_s"], result["t_1e2_s"], result["t_1e3_s"]) == (0.123, 7.0, 4.5, None)
+    assert stale.exists()  # only a fresh training clears temporaries
+    # another config's directory at that path is not taken for this run: a fresh one is trained next to it
+    (run_dir / "config.json").write_text(json.dumps({"bench": {"config_hash": "other"}}))
+    result = run_task(spec)
+    assert result["status"] == "ok" and not result["recovered"] and result["run_dir"] == f"{run_dir}-1"
+    assert not stale.exists()

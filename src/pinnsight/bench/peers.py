@@ -67,7 +67,8 @@ def _residual(dde, name: str, c: dict[str, float]):
     return {
         "convection": lambda x, y: u_t(x, y) + c.get("beta", 0.0) * u_x(x, y),
         "reaction": lambda x, y: u_t(x, y) - c.get("rho", 0.0) * y * (1.0 - y),
-        "reaction-diffusion": lambda x, y: u_t(x, y) - c.get("nu", 0.0) * u_xx(x, y) - c.get("rho", 0.0) * y * (1.0 - y),
+        "reaction-diffusion": lambda x, y: (u_t(x, y) - c.get("nu", 0.0) * u_xx(x, y)
+                                            - c.get("rho", 0.0) * y * (1.0 - y)),
         "diffusion": lambda x, y: u_t(x, y) - c.get("nu", 0.0) * u_xx(x, y),
     }[name]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import socket
 import time
 import traceback
@@ -84,6 +85,10 @@ def _finished_run(run_dir: Path, config_hash: str) -> bool:
 
 
 def _free_dir(run_dir: Path) -> Path:
+    """``run_dir``, or ``run_dir-1``, ``-2``, … if taken; removes temporaries a killed worker left for it."""
+    if run_dir.parent.is_dir():
+        for stale in run_dir.parent.glob(f".{run_dir.name}.*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
     out, k = run_dir, 1
     while out.exists():
         out, k = run_dir.with_name(f"{run_dir.name}-{k}"), k + 1
