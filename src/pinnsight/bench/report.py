@@ -131,8 +131,8 @@ def render_section(suite: Suite, tasks: Sequence[Task], rows: Mapping[str, Mappi
     out += [
         f"- Generated {now.strftime('%Y-%m-%d %H:%M UTC')} from the results database by `{command}` "
         "(do not edit this section by hand).",
-        f"- Runs: {n_ok} ok, {len(mine) - n_ok} failed, {len(tasks) - len(mine)} not run, of {len(tasks)} "
-        f"({len(stats)} cases × seeds); produced by " + (", ".join(f"`{c}`" for c in commands) or "—") + ".",
+        f"- Runs: {n_ok} ok, {len(mine) - n_ok} failed, {len(tasks) - len(mine)} not yet run, of {len(tasks)} "
+        f"runs ({len(stats)} cases); produced by " + (", ".join(f"`{c}`" for c in commands) or "—") + ".",
         "- Machine: " + ("; ".join(machines) or "—") + f". pinnsight {', '.join(versions) or '—'}.",
         "- rel L2: relative L2 error on the reference grid; mean ± sample standard deviation over seeds. "
         "t → 1e-2 / 1e-3: mean wall time (s, compile included) until the first evaluation at or below it, over the "
