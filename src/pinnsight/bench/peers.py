@@ -36,7 +36,7 @@ ENGINES = ("pinnsight", "deepxde")
 DEEPXDE_PROBLEMS = ("convection", "reaction", "reaction-diffusion", "diffusion")
 
 
-def check_engine_case(engine: str, problem: str, remedies, model: str, phases) -> None:
+def check_engine_case(engine: str, problem: str, remedies, model: str, phases: list[str]) -> None:
     """PinnsightError unless a case of ``engine`` can run here (load-time validation)."""
     if engine not in ENGINES:
         raise PinnsightError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
@@ -48,7 +48,7 @@ def check_engine_case(engine: str, problem: str, remedies, model: str, phases) -
         raise PinnsightError("engine deepxde runs vanilla PINNs only (no remedies)")
     if model != "mlp":
         raise PinnsightError(f"engine deepxde supports model mlp only, not {model!r}")
-    if any(p.name not in ("adam", "lbfgs") for p in phases):
+    if any(p not in ("adam", "lbfgs") for p in phases):
         raise PinnsightError("engine deepxde supports the phases adam and lbfgs only")
     if importlib.util.find_spec("deepxde") is None or importlib.util.find_spec("torch") is None:
         raise PinnsightError("engine deepxde needs DeepXDE and PyTorch: pip install 'pinnsight[bench-peers]'")

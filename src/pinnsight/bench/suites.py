@@ -115,8 +115,10 @@ class Suite:
         for case in self.cases:
             for seed in case.seeds:
                 try:
+                    phases = [p.get("name") for p in case.options.get("phases", [{"name": "adam"}])]
+                    check_engine_case(case.engine, case.problem, case.remedies, case.options.get("model", "mlp"),
+                                      phases)
                     config = case.config(seed)
-                    check_engine_case(case.engine, case.problem, case.remedies, config.model, config.phases)
                 except (TypeError, AttributeError, ValueError) as e:  # PinnsightError is a ValueError
                     raise PinnsightError(f"suite {self.name}, case {case.name!r}, seed {seed}: {e}") from None
                 h = config_hash(config, case.engine)
