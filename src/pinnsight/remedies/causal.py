@@ -33,9 +33,8 @@ def slice_losses(sq: jax.Array, t: jax.Array, slices: int) -> jax.Array:
     t = jax.lax.stop_gradient(t)
     lo, hi = jnp.min(t), jnp.max(t)
     idx = jnp.clip(jnp.floor((t - lo) / jnp.maximum(hi - lo, 1e-30) * slices), 0, slices - 1).astype(jnp.int32)
-    sums = jax.ops.segment_sum(sq, idx, num_segments=slices)
-    counts = jax.ops.segment_sum(jnp.ones_like(sq), idx, num_segments=slices)
-    return sums / jnp.maximum(counts, 1.0)
+    onehot = (idx[:, None] == jnp.arange(slices)[None, :]).astype(sq.dtype)  # (N, M): a matmul, not a scatter
+    return (sq @ onehot) / jnp.maximum(jnp.sum(onehot, axis=0), 1.0)
 
 
 def causal_residual_loss(sq: jax.Array, t: jax.Array, eps: jax.Array, slices: int) -> tuple[jax.Array, jax.Array]:

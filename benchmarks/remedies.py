@@ -1,0 +1,176 @@
+"""Remedies for the failure modes of Krishnapriyan et al. (2021): vanilla vs each remedy vs combinations.
+
+Prints a Markdown table (rel L2 mean ± std over seeds, wall time) for each case × remedy configuration, next
+to the papers' numbers where there are any. Outer drivers (curriculum stages, seq2seq windows) run the phase
+sequence once per segment; with ``--equal-budget`` (default) each segment gets 1/count of the steps, so every
+configuration of a case trains for the same total number of optimizer steps.
+
+    python3 benchmarks/remedies.py --quick                       # a minute or two: 1 seed, small budget
+    python3 benchmarks/remedies.py --cases convection-30 --remedies vanilla,curriculum --seeds 0,1,2 \\
+        --adam 20000 --lbfgs 2000 --json results.json            # the issue's table, one case at a time
+
+Timings depend on the machine and its load: say which when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+
+from pinnsight.config import PhaseConfig, TrainConfig
+from pinnsight.remedies import resolve_options, window_edges
+from pinnsight.remedies.curriculum import stage_values
+from pinnsight.train import train
+
+CASES = {
+    "convection-20": ("convection", {"beta": 20.0}),
+    "convection-30": ("convection", {"beta": 30.0}),
+    "convection-40": ("convection", {"beta": 40.0}),
+    "convection-50": ("convection", {"beta": 50.0}),
+    "reaction-5": ("reaction", {"rho": 5.0}),
+    "reaction-10": ("reaction", {"rho": 10.0}),
+    "rd-3-5": ("reaction-diffusion", {"nu": 3.0, "rho": 5.0}),
+    "rd-5-5": ("reaction-diffusion", {"nu": 5.0, "rho": 5.0}),
+}
+
+#: remedy configurations by label: '+' joins spec strings (each NAME[:key=value,...])
+REMEDIES = {
+    "vanilla": "",
+    "curriculum": "curriculum:start=1,stages=4",
+    "seq2seq": "seq2seq:windows=5",
+    "causal": "causal",
+    "adaptive-sampling": "adaptive-sampling",
+    "rar": "rar",
+    "rad": "rad",
+    "combo-curriculum": "curriculum:start=1,stages=4+causal+adaptive-sampling",
+    "combo-seq2seq": "seq2seq:windows=5+causal+adaptive-sampling",
+}
+
+#: the papers' rel L2 (issue 4): curriculum convection (Krishnapriyan et al. Table 1), seq2seq reaction(-diffusion)
+PAPER = {
+    ("convection-20", "curriculum"): 9.8e-3, ("convection-30", "curriculum"): 2.0e-2,
+    ("convection-40", "curriculum"): 5.3e-2, ("reaction-5", "seq2seq"): 7e-2, ("reaction-10", "seq2seq"): 7e-2,
+    ("rd-3-5", "seq2seq"): 1.6e-2, ("rd-5-5", "seq2seq"): 2.4e-2,
+}
+
+QUICK = {"cases": ["convection-20", "reaction-5"], "seeds": [0], "adam": 600, "lbfgs": 50}
+
+
+def segment_count(config: TrainConfig) -> int:
+    """How many segments the config's outer driver (if any) runs the phase sequence for."""
+    problem = config.build_problem()
+    for spec in config.remedies:
+        rs, options = resolve_options(spec, problem)
+        if rs.name == "curriculum":
+            return len(stage_values(options, problem))
+        if rs.name == "seq2seq":
+            t0, t1 = problem.bounds[problem.time_index]
+            return len(window_edges(t0, t1, options["windows"], options["dt"])) - 1
+    return 1
+
+
+def make_config(case: str, remedies: str, seed: int, args) -> TrainConfig:
+    problem, params = CASES[case]
+    specs = tuple(s for s in remedies.split("+") if s)
+    base = TrainConfig(problem=problem, params=params, seed=seed, x64=args.x64, remedies=specs,
+                       model_options=dict(kv.split("=") for kv in args.model.split(",") if kv) if args.model else {},
+                       log_every=args.log_every, eval_every=args.log_every * 10)
+    count = segment_count(base) if args.equal_budget else 1
+    phases = tuple(
+        PhaseConfig(name, max(1, steps // count)) for name, steps in (("adam", args.adam), ("lbfgs", args.lbfgs)) if steps
+    )
+    return dataclasses.replace(base, phases=phases)
+
+
+def run(args) -> list[dict]:
+    rows = []
+    for case in args.cases:
+        for label in args.remedies:
+            for seed in args.seeds:
+                config = make_config(case, REMEDIES.get(label, label), seed, args)
+                t0 = time.perf_counter()
+                result = train(config, progress=False)
+                m = result.metrics
+                row = {"case": case, "remedy": label, "specs": list(config.remedies), "seed": seed,
+                       "rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
+                       "phases": [(p.name, p.steps) for p in config.phases]}
+                rows.append(row)
+                print(f"  {case:14s} {label:20s} seed {seed}: rel L2 {row['rel_l2']:.3e}  {row['wall_s']:.1f} s",
+                      file=sys.stderr, flush=True)
+    return rows
+
+
+def markdown(rows: list[dict], args) -> str:
+    labels = list(dict.fromkeys(r["remedy"] for r in rows))
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    lines = [
+        f"Budget per configuration: Adam {args.adam} + L-BFGS {args.lbfgs} steps"
+        + (" in total (divided among curriculum stages / seq2seq windows)" if args.equal_budget else " per segment")
+        + f"; seeds {', '.join(map(str, args.seeds))}; {'float64' if args.x64 else 'float32'}; "
+        "rel L2 mean ± std over seeds (wall s, mean). Paper numbers in brackets.",
+        "",
+        "| case | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for case in cases:
+        cells = []
+        for label in labels:
+            rs = [r for r in rows if r["case"] == case and r["remedy"] == label]
+            if not rs:
+                cells.append("")
+                continue
+            errs = [r["rel_l2"] for r in rs]
+            spread = f" ± {statistics.stdev(errs):.1e}" if len(errs) > 1 else ""
+            paper = f" [{PAPER[case, label]:.1e}]" if (case, label) in PAPER else ""
+            cells.append(f"{statistics.mean(errs):.2e}{spread} ({statistics.mean(r['wall_s'] for r in rs):.0f} s){paper}")
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    best = []
+    for case in cases:
+        means = {lb: statistics.mean(r["rel_l2"] for r in rows if r["case"] == case and r["remedy"] == lb)
+                 for lb in labels if any(r["case"] == case and r["remedy"] == lb for r in rows)}
+        lb = min(means, key=means.get)
+        best.append(f"{case}: {lb} ({means[lb]:.2e})")
+    lines += ["", "Best per case: " + "; ".join(best) + "."]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
+    p.add_argument("--remedies", default=",".join(REMEDIES),
+                   help="comma list of labels (" + ", ".join(REMEDIES) + ") or '+'-joined spec strings")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--adam", type=int, default=20000)
+    p.add_argument("--lbfgs", type=int, default=2000)
+    p.add_argument("--model", default="", help="model options, e.g. width=50,depth=4")
+    p.add_argument("--x64", action="store_true")
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--per-segment", dest="equal_budget", action="store_false",
+                   help="give every curriculum stage / window the full budget (default: divide it)")
+    p.add_argument("--quick", action="store_true", help=f"small smoke configuration: {QUICK}")
+    p.add_argument("--json", default=None, help="also write the raw rows here")
+    args = p.parse_args(argv)
+    args.cases = [c for c in args.cases.split(",") if c]
+    args.remedies = [r for r in args.remedies.split(",") if r]
+    args.seeds = [int(s) for s in args.seeds.split(",") if s]
+    if args.quick:
+        args.cases, args.seeds, args.adam, args.lbfgs = QUICK["cases"], QUICK["seeds"], QUICK["adam"], QUICK["lbfgs"]
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        p.error(f"unknown case {unknown[0]!r} (known: {', '.join(CASES)})")
+    t0 = time.perf_counter()
+    rows = run(args)
+    print(markdown(rows, args))
+    print(f"\n(total {time.perf_counter() - t0:.0f} s)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": {k: v for k, v in vars(args).items()}, "rows": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
