@@ -118,6 +118,15 @@ def test_periodic_model_is_exactly_periodic(dtype, tol):
         assert np.abs(f(x + 1.0, t)[0] - base).max() > 1e-3
 
 
+def test_periodic_in_two_coordinates():
+    a = make_model("periodic", 2, key=KEY, coords="0/1", period="2/4", width=8, depth=2)  # command-line lists
+    b = make_model("periodic", 2, key=KEY, coords="0,1", period="2,4", width=8, depth=2)  # Python strings
+    assert a.embedding == b.embedding and a.embedding.periods == (2.0, 4.0)
+    z = jnp.asarray([0.3, -0.2])
+    for shift in ([2.0, 0.0], [0.0, 4.0], [-2.0, 8.0]):
+        assert abs(float(a(z + jnp.asarray(shift))) - float(a(z))) < 1e-5
+
+
 def test_periodic_embedding_values():
     emb = PeriodicEmbedding(3, (0, 2), (2.0, 4.0), harmonics=2)
     z = jnp.asarray([0.3, -0.7, 1.1])
@@ -153,7 +162,7 @@ def test_periodic_options_from_problem():
         ({"coords": "0,0", "period": "1"}, "distinct indices"),
         ({"coords": "x", "period": "1"}, "coordinate indices"),
         ({"coords": "0", "period": "-1"}, "positive"),
-        ({"coords": "0,1", "period": "1,2,3"}, "one per coordinate"),
+        ({"coords": "0/1", "period": "1/2/3"}, "one per coordinate"),
         ({"coords": "0", "period": "1", "net": "resnet"}, "net="),
     ],
 )

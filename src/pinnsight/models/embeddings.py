@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,12 +96,17 @@ def fourier_model(
     return Embedded(emb, cls(emb.out_size, width, depth, key=k_net, dtype=dtype))
 
 
+def _split(raw: str) -> list[str]:
+    """Lists inside one option: ``0/1`` (the command line separates options by commas) or ``0,1`` (Python)."""
+    return [s.strip() for s in re.split(r"[,/]", raw)]
+
+
 def _parse_coords(raw: str, in_size: int) -> tuple[int, ...]:
     try:
-        coords = tuple(int(s) for s in raw.split(","))
+        coords = tuple(int(s) for s in _split(raw))
     except ValueError:
         raise PinnsightError(
-            f"model periodic: coords={raw!r} must be coordinate indices like 0 or 0,1 (names need the problem)"
+            f"model periodic: coords={raw!r} must be coordinate indices like 0 or 0/1 (names need the problem)"
         ) from None
     if len(set(coords)) != len(coords) or any(not 0 <= i < in_size for i in coords):
         raise PinnsightError(f"model periodic: coords={raw!r} must be distinct indices in 0..{in_size - 1}")
@@ -109,9 +115,9 @@ def _parse_coords(raw: str, in_size: int) -> tuple[int, ...]:
 
 def _parse_periods(raw: str, n: int) -> tuple[float, ...]:
     try:
-        periods = tuple(float(s) for s in raw.split(","))
+        periods = tuple(float(s) for s in _split(raw))
     except ValueError:
-        raise PinnsightError(f"model periodic: period={raw!r} must be numbers like 2 or 2,6.28") from None
+        raise PinnsightError(f"model periodic: period={raw!r} must be numbers like 2 or 2/6.28") from None
     if len(periods) == 1:
         periods = periods * n
     if len(periods) != n or not all(math.isfinite(p) and p > 0 for p in periods):
@@ -123,9 +129,9 @@ def periodic_model(
     in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, coords: str, period: str,
     harmonics: int, net: str,
 ) -> Embedded:
-    """Exact periodic embedding of coordinates ``coords`` (indices, comma-separated) with periods ``period``
-    (one number, or one per coordinate), then ``net``. Built from a problem, both default to its periodic
-    coordinates and their box lengths (see ``periodic_options``)."""
+    """Exact periodic embedding of coordinates ``coords`` (indices, ``0`` or ``0/1``) with periods ``period``
+    (one number, or one per coordinate: ``2/6.28``), then ``net``. Built for a problem, both default to its
+    periodic coordinates and their box lengths, and ``coords`` may name coordinates (see ``periodic_options``)."""
     cls = _net(net, "periodic")
     if not coords or not period:
         raise PinnsightError(
@@ -148,7 +154,7 @@ def periodic_options(problem: Any, options: Mapping[str, Any]) -> dict[str, Any]
             )
         names = list(problem.periodic)
     else:
-        names = out["coords"].split(",")
+        names = _split(out["coords"])
     idx = []
     for s in names:
         if s in problem.coords:
@@ -157,9 +163,9 @@ def periodic_options(problem: Any, options: Mapping[str, Any]) -> dict[str, Any]
             idx.append(int(s))
         else:
             raise PinnsightError(f"model periodic: coords: {s!r} is not a coordinate of {problem.name} {problem.coords}")
-    out["coords"] = ",".join(str(i) for i in idx)
+    out["coords"] = "/".join(str(i) for i in idx)
     if not out["period"]:
         if any(not 0 <= i < problem.dim for i in idx):
             raise PinnsightError(f"model periodic: coords={out['coords']!r} out of range for {problem.coords}")
-        out["period"] = ",".join(repr(float(problem.bounds[i][1] - problem.bounds[i][0])) for i in idx)
+        out["period"] = "/".join(repr(float(problem.bounds[i][1] - problem.bounds[i][0])) for i in idx)
     return out
