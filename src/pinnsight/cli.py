@@ -175,7 +175,7 @@ def show(run_dir):
 
 @cli.command()
 @click.argument("suite")
-@click.option("--workers", default="2", show_default=True, help="Local Dask workers (one thread each).")
+@click.option("--workers", default="2", show_default=True, metavar="N", help="Local Dask workers (one thread each).")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on an existing Dask cluster (tcp://host:8786).")
 @click.option("--db", type=click.Path(path_type=Path), default=Path("runs/bench.sqlite"), show_default=True,
               help="Results database (SQLite).")

@@ -131,6 +131,8 @@ def run_suite(
     transaction, by this process; a crash (in the run or of its worker) is recorded as failed."""
     from distributed import as_completed
 
+    if not scheduler and workers < 1:
+        raise PinnsightError(f"--workers={workers} must be at least 1")
     t0 = time.perf_counter()
     command = command or shlex.join(["pinnsight", *sys.argv[1:]])
     with ResultsDB(db_path) as db:
