@@ -339,3 +339,18 @@ def test_a_run_directory_finished_before_a_kill_is_recovered_not_retrained(tmp_p
     result = run_task(spec)
     assert result["status"] == "ok" and not result["recovered"] and result["run_dir"] == f"{run_dir}-1"
     assert not stale.exists()
+
+
+def test_cli_bench_and_report_errors_and_report_output(tmp_path, capsys, monkeypatch):
+    from pinnsight.cli import main
+
+    assert main(["bench", "nope"]) == 2
+    assert "pinnsight: error: unknown suite 'nope'" in capsys.readouterr().err
+    assert main(["bench", "smoke", "--workers", "0", "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert "--workers=0 must be at least 1" in capsys.readouterr().err
+    suite = tiny_suite(tmp_path)
+    with ResultsDB(tmp_path / "r.sqlite") as db:
+        db.record(make_row(suite, suite.tasks()[0], fake_result(0.2), "pinnsight bench tiny.toml"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "tiny.toml", "--db", "r.sqlite", "--out", "out/b.md"]) == 0
+    assert "| convection | beta=1 | vanilla | 1/2 |" in (tmp_path / "out" / "b.md").read_text()
