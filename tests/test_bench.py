@@ -210,7 +210,7 @@ def test_a_crashing_run_is_recorded_as_failed_and_the_sweep_goes_on(tmp_path, mo
 
     # the retry goes to an existing cluster by address (the --scheduler path; threads, so the test is quick)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         s = run_suite(suite, tmp_path / "r.sqlite", tmp_path / "runs", scheduler=cluster.scheduler_address,
                       retry_failed=True, echo=lines.append)
     assert (s.ok, s.failed, s.skipped) == (1, 0, 1)

@@ -102,7 +102,7 @@ def dask_client(workers: int = 2, scheduler: str | None = None, processes: bool 
     kwargs: dict[str, Any] = {}
     if processes:
         kwargs["env"] = {"XLA_FLAGS": single_thread_env(os.environ.get("XLA_FLAGS"))}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=":0",
                       silence_logs=logging.ERROR, **kwargs) as cluster, Client(cluster) as client:
         yield client
 
