@@ -58,9 +58,8 @@ def test_modified_mlp_matches_equations_43_to_47(dtype, tol):
         m = make_model("modified-mlp", 3, key=KEY, dtype=dtype, width=7, depth=4)
         # give the biases non-zero values so that every term of the equations is exercised
         leaves, tree = jax.tree.flatten(m)
-        keys = jax.random.split(jax.random.PRNGKey(1), len(leaves))
-        leaves = [l + 0.3 * jax.random.normal(k, l.shape, l.dtype) for l, k in zip(leaves, keys)]
-        m = jax.tree.unflatten(tree, leaves)
+        rng = np.random.default_rng(1)
+        m = jax.tree.unflatten(tree, [jnp.asarray(rng.normal(0, 0.5, l.shape), dtype) for l in leaves])
         x = np.random.default_rng(0).uniform(-1, 1, (20, 3))
         got = np.asarray(jax.vmap(m)(jnp.asarray(x, dtype)), np.float64)
         want = _numpy_modified_mlp(m, np.asarray(jnp.asarray(x, dtype), np.float64))
