@@ -55,6 +55,8 @@ def problems():
             rng = f" one of {', '.join(p.choices)}" if p.choices else ""
             if p.min is not None:
                 rng += f" ({'>' if p.min_exclusive else '≥'} {p.min:g})"
+            if p.max is not None:
+                rng += f" (≤ {p.max:g})"
             default = p.default if isinstance(p.default, str) else f"{p.default:g}"
             click.echo(f"    {name} = {default}{rng}  {p.doc}")
 
