@@ -19,6 +19,7 @@ from .problems import (
     register_problem,
 )
 from .train import RunResult, train
+from . import optimizers  # noqa: E402,F401  (registers the second-order phases: bfgs, ssbroyden, gauss-newton, ...)
 
 __version__ = "0.1.0"
 
