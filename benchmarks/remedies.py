@@ -22,8 +22,6 @@ import sys
 import time
 
 from pinnsight.config import PhaseConfig, TrainConfig
-from pinnsight.remedies import resolve_options, window_edges
-from pinnsight.remedies.curriculum import stage_values
 from pinnsight.train import train
 
 CASES = {
@@ -62,6 +60,9 @@ QUICK = {"cases": ["convection-20", "reaction-5"], "seeds": [0], "adam": 600, "l
 
 def segment_count(config: TrainConfig) -> int:
     """How many segments the config's outer driver (if any) runs the phase sequence for."""
+    from pinnsight.remedies import resolve_options, window_edges
+    from pinnsight.remedies.curriculum import stage_values
+
     problem = config.build_problem()
     for spec in config.remedies:
         rs, options = resolve_options(spec, problem)
@@ -102,6 +103,23 @@ def run(args) -> list[dict]:
                 print(f"  {case:14s} {label:20s} seed {seed}: rel L2 {row['rel_l2']:.3e}  {row['wall_s']:.1f} s",
                       file=sys.stderr, flush=True)
     return rows
+
+
+def speed(args) -> None:
+    """Median ms per Adam step (chunks of ``log_every`` steps, compile and evaluation chunks left out) on the
+    standard convection setup (β = 30, 4 × 50, 1000 + 100 + 100 points), per remedy configuration. Without
+    remedies it also runs on a checkout before the remedies existed (PYTHONPATH=<that checkout>/src)."""
+    import numpy as np
+
+    for label in args.remedies:
+        specs = tuple(s for s in REMEDIES.get(label, label).split("+") if s)
+        kw = {"remedies": specs} if specs else {}
+        config = TrainConfig(problem="convection", params={"beta": 30.0}, phases=(PhaseConfig("adam", args.adam),),
+                             log_every=args.log_every, eval_every=args.log_every * (args.adam // args.log_every), **kw)
+        result = train(config, progress=False)
+        walls = [r["wall_s"] for r in result.history if r["phase"] == "adam"]
+        dt = np.diff(walls)[1:-1] / args.log_every * 1e3
+        print(f"| {label} | {np.median(dt):.3f} | {dt.min():.3f} |", flush=True)
 
 
 def markdown(rows: list[dict], args) -> str:
@@ -153,12 +171,18 @@ def main(argv=None) -> int:
                    help="give every curriculum stage / window the full budget (default: divide it)")
     p.add_argument("--quick", action="store_true", help=f"small smoke configuration: {QUICK}")
     p.add_argument("--json", default=None, help="also write the raw rows here")
+    p.add_argument("--speed", action="store_true",
+                   help="instead: ms per Adam step for each --remedies label (use e.g. --adam 3000)")
     args = p.parse_args(argv)
     args.cases = [c for c in args.cases.split(",") if c]
     args.remedies = [r for r in args.remedies.split(",") if r]
     args.seeds = [int(s) for s in args.seeds.split(",") if s]
     if args.quick:
         args.cases, args.seeds, args.adam, args.lbfgs = QUICK["cases"], QUICK["seeds"], QUICK["adam"], QUICK["lbfgs"]
+    if args.speed:
+        print("| remedies | ms/step (median) | ms/step (min) |\n|---|---|---|")
+        speed(args)
+        return 0
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
         p.error(f"unknown case {unknown[0]!r} (known: {', '.join(CASES)})")
