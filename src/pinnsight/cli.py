@@ -84,7 +84,8 @@ def _train_and_write(config, out: Path | None, progress: bool) -> dict:
     click.echo(f"{config.problem}: rel_l2 = {m['rel_l2']:.3e}  ({m['steps']} steps, {m['wall_s']:.1f} s, "
                f"stopped: {m['stop_reason']})")
     for ph in m["phases"]:
-        extra = f", {ph['function_evals']} function evals" if ph["name"] == "lbfgs" else ""
+        extra = f", {ph['function_evals']} function evals" if ph["name"] != "adam" else ""
+        extra += f", {ph['wall_s'] / ph['steps']:.3g} s/step" if ph["steps"] else ""
         click.echo(f"  {ph['name']}: {ph['steps']}/{ph['budget']} steps{extra}, stop: {ph['stop_reason']}, "
                    f"loss {ph['start_loss']:.3e} -> {ph['end_loss']:.3e}")
     click.echo(f"run directory: {out}")
