@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from functools import partial
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import reference as ref
+from ..derivatives import gradient, value_and_gradient, with_second
 from ._base import Initial, Param, Periodic, Problem, register_problem
 
 TWO_PI = 2.0 * math.pi
@@ -64,22 +64,11 @@ def _periodic_problem(name, residual, coefficients, u0, *, derivatives, exact=No
     )
 
 
-def _u_t(u, x, t):
-    return jax.grad(u, 1)(x, t)
-
-
-def _u_x(u, x, t):
-    return jax.grad(u, 0)(x, t)
-
-
-def _u_xx(u, x, t):
-    return jax.grad(jax.grad(u, 0), 0)(x, t)
-
-
 # ----------------------------------------------------------------------------------------------- convection
 def convection_residual(u, x, t, c):
     """u_t + β u_x (Krishnapriyan et al. 2021, Eq. 5)."""
-    return _u_t(u, x, t) + c["beta"] * _u_x(u, x, t)
+    u_x, u_t = gradient(u, x, t)
+    return u_t + c["beta"] * u_x
 
 
 @register_problem(
@@ -106,8 +95,8 @@ def convection(beta: float, u0: str) -> Problem:
 # ------------------------------------------------------------------------------------------------- reaction
 def reaction_residual(u, x, t, c):
     """u_t − ρ u (1 − u) (Krishnapriyan et al. 2021, Eq. 7)."""
-    v = u(x, t)
-    return _u_t(u, x, t) - c["rho"] * v * (1.0 - v)
+    v, (_, u_t) = value_and_gradient(u, x, t)
+    return u_t - c["rho"] * v * (1.0 - v)
 
 
 def _logistic(u0, rho, t, xp):
@@ -139,8 +128,8 @@ def reaction(rho: float, u0: str) -> Problem:
 # --------------------------------------------------------------------------------------- reaction-diffusion
 def reaction_diffusion_residual(u, x, t, c):
     """u_t − ν u_xx − ρ u (1 − u) (Krishnapriyan et al. 2021, Eq. 8)."""
-    v = u(x, t)
-    return _u_t(u, x, t) - c["nu"] * _u_xx(u, x, t) - c["rho"] * v * (1.0 - v)
+    v, (_, u_t), (u_xx, _) = with_second(u, 0, x, t)
+    return u_t - c["nu"] * u_xx - c["rho"] * v * (1.0 - v)
 
 
 @register_problem(
@@ -168,7 +157,8 @@ def reaction_diffusion(nu: float, rho: float, u0: str) -> Problem:
 # ------------------------------------------------------------------------------------------------ diffusion
 def diffusion_residual(u, x, t, c):
     """u_t − ν u_xx."""
-    return _u_t(u, x, t) - c["nu"] * _u_xx(u, x, t)
+    _, (_, u_t), (u_xx, _) = with_second(u, 0, x, t)
+    return u_t - c["nu"] * u_xx
 
 
 _DIFFUSION_EXACT = {
