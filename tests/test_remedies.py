@@ -222,6 +222,27 @@ def test_merge_and_chain_compose_changes():
     assert both.driver is members[1].driver and both.objective is not None
 
 
+def test_keep_optimizer_carries_adam_state_to_the_next_stage():
+    from pinnsight.losses import make_objective
+    from pinnsight.train import PhaseContext, PhaseReport, run_adam
+
+    config = TrainConfig(phases=(PhaseConfig("adam", 10),), log_every=10, points={"res": 64, "ic": 16, "bc": 16},
+                         model_options={"width": 8, "depth": 1})
+    problem = config.build_problem()
+    static, state = initial_state(config, problem)
+    cache = {}
+
+    def adam_count(warm):
+        ctx = PhaseContext(config, problem, static, make_objective(problem, static), cache, warm_optimizer=warm)
+        list(run_adam(config.phases[0], ctx, state, PhaseReport("adam", 10)))
+        (slot,) = [k for k in cache if k[0] == "adam-state"]
+        return max(int(x) for x in jax.tree.leaves(cache[slot]) if jnp.issubdtype(x.dtype, jnp.integer))
+
+    assert adam_count(False) == 10
+    assert adam_count(True) == 20  # went on from the stored state
+    assert adam_count(False) == 10  # a restart
+
+
 # ------------------------------------------------------------------------------------------- no retracing
 def _count_traces(monkeypatch, remedies, adam=60, lbfgs=5):
     traces = {"n": 0}

@@ -74,6 +74,7 @@ class PhaseContext(NamedTuple):
     static: Any  # the non-array part of the model (eqx.partition)
     objective: Callable  # objective(params, batch, weights, coeffs) -> (total, terms)
     cache: dict | None = None  # jitted functions kept across segments (curriculum stages, windows): no retracing
+    warm_optimizer: bool = False  # start from the optimizer state this phase had at the end of the last segment
 
 
 class TrainingState(NamedTuple):
@@ -314,7 +315,7 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
                 continue
             report = PhaseReport(phase.name, phase.steps)
             t_phase = time.perf_counter()
-            ctx = PhaseContext(config, problem, static, objective, cache)
+            ctx = PhaseContext(config, problem, static, objective, cache, warm_optimizer=segment.keep_optimizer)
             runner, resume = PHASE_RUNNERS[phase.name](phase, ctx, state, report), None
             while True:
                 try:
@@ -452,7 +453,11 @@ def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report
     config, objective = ctx.config, ctx.objective
     cache = ctx.cache if ctx.cache is not None else {}
     optimizer, chunks = cache.setdefault(("adam", _options_key(phase)), (adam_optimizer(phase.options), {}))
-    opt_state = strong_types(optimizer.init(state.params))
+    slot = ("adam-state", _options_key(phase))  # the last optimizer state, for a warm start in the next segment
+    if ctx.warm_optimizer and slot in cache:
+        opt_state = cache[slot]
+    else:
+        opt_state = strong_types(optimizer.init(state.params))
     params, best, best_step = state.params, math.inf, 0
     while report.steps < phase.steps:
         n = min(config.log_every, phase.steps - report.steps)
@@ -464,6 +469,7 @@ def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report
             yield params, 0, terms, True
             return
         params, opt_state = new_params, new_opt_state
+        cache[slot] = opt_state
         report.steps += n
         if math.isnan(report.start_loss):
             report.start_loss = float(losses[0])

@@ -57,6 +57,7 @@ class Segment(NamedTuple):
     columns: Mapping[str, Any] | None = None  # history columns for rows of this segment
     info: Mapping[str, Any] | None = None  # recorded in metrics["remedies"]["segments"]
     count: int = 1  # how many segments the driver yields in all (progress bar)
+    keep_optimizer: bool = False  # first-order phases go on from the last segment's optimizer state
 
 
 class StepInfo(NamedTuple):
