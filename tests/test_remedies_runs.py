@@ -91,3 +91,21 @@ def test_two_remedies_compose_in_one_run():
     assert m["causal"]["final_eps"] == 10.0 and m["causal"]["min_weight_over_training"] is not None
     assert {"coef_rho", "causal_min_weight", "causal_eps"} <= set(result.history[-1])
     assert result.metrics["rel_l2"] < 0.15
+
+
+def test_run_directory_shows_what_the_remedies_did(tmp_path):
+    import json
+
+    from pinnsight.runs import load_run, read_history, write_run
+
+    result = run(*REACTION_5, remedies=("seq2seq:windows=2",))
+    out = write_run(tmp_path / "run", result)
+    for name in ("collocation.png", "collocation.npz", "remedies.png", "segments.eqx"):
+        assert (out / name).is_file(), name
+    recorded = json.loads((out / "config.json").read_text())
+    assert recorded["config"]["remedies"] == ["seq2seq:windows=2"]
+    config, _, metrics = load_run(out)
+    assert config.remedies == ("seq2seq:windows=2",)
+    assert metrics["remedies"]["driver"]["edges"] == [0.0, 0.5, 1.0]
+    rows = read_history(out / "history.csv")
+    assert {r["window"] for r in rows if r["phase"] != "init"} == {0, 1}

@@ -383,6 +383,8 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
     if remedy is not None:
         metrics["remedies"] = _remedy_metrics(config, members, events, history, finished_segments, driver_summary)
         artifacts["snapshots"] = snapshots
+        if any(seg.mask is not None for seg, *_ in finished_segments):  # the stitched solution's networks
+            artifacts["segment_models"] = [eqx.combine(p, static) for seg, p, *_ in finished_segments]
     return RunResult(config, problem, model, history, metrics, reference, prediction, reports, artifacts)
 
 

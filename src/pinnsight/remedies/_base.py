@@ -164,6 +164,7 @@ class RemedySpec:
     build: Callable[[Mapping[str, Any], RemedySetup], Remedy]
     check: Callable[[Mapping[str, Any], Any], None] | None = None  # check(options, problem), raises
     aliases: tuple[str, ...] = ()
+    driver: bool = False  # an outer driver (at most one per run)
 
 
 _REMEDIES: dict[str, RemedySpec] = {}
@@ -231,18 +232,15 @@ def validate_specs(specs, problem=None) -> tuple[str, ...]:
     if isinstance(specs, str):
         specs = (specs,)
     specs = tuple(s.strip() if isinstance(s, str) else s for s in specs)
-    names = [resolve_options(s, problem)[0] for s in specs]
-    seen = [n.name for n in names]
+    resolved = [resolve_options(s, problem)[0] for s in specs]
+    seen = [r.name for r in resolved]
     dup = sorted({n for n in seen if seen.count(n) > 1})
     if dup:
         raise PinnsightError(f"remedy {dup[0]!r} given more than once")
-    drivers = [n for n in seen if n in DRIVER_NAMES]
+    drivers = [r.name for r in resolved if r.driver]
     if len(drivers) > 1:
         raise PinnsightError(f"remedies {' and '.join(drivers)} are both outer drivers; use at most one")
     return specs
-
-
-DRIVER_NAMES = {"curriculum", "seq2seq"}
 
 
 def build_remedies(specs, setup: RemedySetup) -> list[Remedy]:

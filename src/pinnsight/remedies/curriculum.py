@@ -84,5 +84,5 @@ def check(options, problem):
 SPEC = register_remedy(RemedySpec(
     "curriculum", "raise a coefficient to its target in warm-started stages (Krishnapriyan et al. 2021)",
     {"coef": "", "start": 1.0, "stages": 4, "spacing": "linear", "values": "", "keep_optimizer": 0}, build, check,
-    aliases=("curriculum-regularization",),
+    aliases=("curriculum-regularization",), driver=True,
 ))

@@ -25,7 +25,8 @@ def pick(items: list, k: int) -> list:
 
 
 def write_remedy_figures(result, directory: Path, moments: int = 4) -> list[str]:
-    """``collocation.png`` (+ ``collocation.npz``) and ``remedies.png`` in ``directory``; returns file names."""
+    """``collocation.png`` (+ ``collocation.npz``), ``remedies.png`` and, for time windows, ``segments.eqx`` (the
+    windows' networks, in order) in ``directory``; returns the file names."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,6 +52,11 @@ def write_remedy_figures(result, directory: Path, moments: int = 4) -> list[str]
         np.savez_compressed(directory / "collocation.npz", steps=np.array([s for s, _, _ in snaps]),
                             **{f"points_{i}": p for i, (_, _, p) in enumerate(snaps)})
         written += ["collocation.png", "collocation.npz"]
+    if result.artifacts.get("segment_models"):  # one network per time window: what the stitched solution uses
+        import equinox as eqx
+
+        eqx.tree_serialise_leaves(directory / "segments.eqx", result.artifacts["segment_models"])
+        written.append("segments.eqx")
     history = result.history
     panels = []
     for title, cols in TIMELINE:
