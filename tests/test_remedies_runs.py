@@ -2,7 +2,9 @@
 
 Budget: Adam 1000 + L-BFGS 200 steps in total, 4 × 50 tanh MLP, float32, seed 0; outer drivers (curriculum
 stages, time windows) split that budget equally among their segments. Numbers measured with this seed on a
-2-core CPU (JAX 0.10.2) are in each test's docstring; the thresholds sit between vanilla and the remedy.
+2-core CPU (JAX 0.10.2, at commit time) are in each test's docstring; the thresholds sit between vanilla and the
+remedy with a margin, since a change in the residual's float rounding moves these numbers a little (e.g. adaptive
+sampling measured 4.2e-2 and later 1.6e-2 after the derivative code changed; vanilla 8.6e-2 and 9.9e-2).
 The gains of the sampling remedies at such small budgets depend on their settings (e.g. RAR every 300 steps
 gave 1.1e-1 where every 200 gave 2.1e-2): these tests pin one configuration each, they do not rank remedies.
 """
@@ -27,8 +29,8 @@ def run(problem, params, remedies=(), segments=1, seed=0):
 
 
 REACTION_10 = ("reaction", {"rho": 10.0})  # vanilla: 9.97e-1 with seeds 0 and 1 (the trivial-solution failure)
-CONVECTION_10 = ("convection", {"beta": 10.0})  # vanilla: 8.6e-2 (seed 0), still far from converged
-REACTION_5 = ("reaction", {"rho": 5.0})  # vanilla: 9.85e-1 with seed 0 (6.8e-2 with seed 1: a borderline case)
+CONVECTION_10 = ("convection", {"beta": 10.0})  # vanilla: 9.9e-2 (seed 0), far from converged
+REACTION_5 = ("reaction", {"rho": 5.0})  # vanilla: 9.83e-1 with seed 0 (6.8e-2 with seed 1: a borderline case)
 
 
 def test_vanilla_fails_on_reaction_rho_10():
@@ -36,7 +38,7 @@ def test_vanilla_fails_on_reaction_rho_10():
 
 
 def test_curriculum_rescues_reaction_rho_10():
-    """ρ = 1, 5.5, 10 with 333 + 66 steps each: 4.3e-2 (vanilla 9.97e-1)."""
+    """ρ = 1, 5.5, 10 with 333 + 66 steps each: 4.9e-2 (vanilla 9.97e-1)."""
     result = run(*REACTION_10, remedies=("curriculum:start=1,stages=3",), segments=3)
     assert result.metrics["rel_l2"] < 0.1 < run(*REACTION_10).metrics["rel_l2"]
     stages = result.metrics["remedies"]["segments"]
@@ -52,16 +54,17 @@ def test_causal_weighting_rescues_reaction_rho_10():
 
 
 def test_seq2seq_rescues_reaction_rho_5():
-    """Two windows, each with the vanilla budget (1000 + 200): 1.3e-1 (vanilla 9.85e-1). At equal total budget
+    """Two windows, each with the vanilla budget (1000 + 200): 1.2e-1 (vanilla 9.83e-1). At equal total budget
     (four windows of 250 + 50) it reached only 5.7e-1, and on ρ = 10 five windows of 600 + 100 gave 7.4e-1."""
     result = run(*REACTION_5, remedies=("seq2seq:windows=2",))
     assert result.metrics["rel_l2"] < 0.25 < run(*REACTION_5).metrics["rel_l2"]
     jumps = result.metrics["remedies"]["driver"]["max_jump_at_boundaries"]
-    assert len(jumps) == 1 and jumps[0] < 0.05  # measured 9.3e-3: stitched solution continuous at t = 0.5
+    assert len(jumps) == 1 and jumps[0] < 0.05  # measured 5.1e-3: stitched solution continuous at t = 0.5
 
 
 def test_adaptive_sampling_beats_vanilla_on_convection_beta_10():
-    """Every 100 steps, uniform fraction 0.5 → 0 over 1000 steps: 4.2e-2 (vanilla 8.6e-2; seed 1: 3.7e-2 vs 5.8e-2)."""
+    """Every 100 steps, uniform fraction 0.5 → 0 over 1000 steps: 1.6e-2 (vanilla 9.9e-2; seed 1, earlier code:
+    3.7e-2 vs 5.8e-2)."""
     result = run(*CONVECTION_10,
                  remedies=("adaptive-sampling:every=100,uniform_max=0.5,uniform_min=0,period=1000",))
     assert result.metrics["rel_l2"] < 0.6 * run(*CONVECTION_10).metrics["rel_l2"]
@@ -69,7 +72,7 @@ def test_adaptive_sampling_beats_vanilla_on_convection_beta_10():
 
 
 def test_rar_beats_vanilla_on_convection_beta_10():
-    """200 points added at steps 200, 400, 600 (N = 1000 → 1600): 2.1e-2 (vanilla 8.6e-2)."""
+    """200 points added at steps 200, 400, 600 (N = 1000 → 1600): 2.3e-2 (vanilla 9.9e-2)."""
     result = run(*CONVECTION_10, remedies=("rar:every=200,add=200,max_add=600",))
     assert result.metrics["rel_l2"] < 0.5 * run(*CONVECTION_10).metrics["rel_l2"]
     assert result.metrics["remedies"]["rar"]["points_added"] == 600
@@ -77,14 +80,14 @@ def test_rar_beats_vanilla_on_convection_beta_10():
 
 
 def test_rad_beats_vanilla_on_reaction_rho_5():
-    """p ∝ |r|², every 100 steps: 5.7e-1 (vanilla 9.85e-1 with this seed)."""
+    """p ∝ |r|², every 100 steps: 6.3e-1 (vanilla 9.83e-1 with this seed)."""
     result = run(*REACTION_5, remedies=("rad:every=100,k=2,c=0",))
     assert result.metrics["rel_l2"] < 0.8 < run(*REACTION_5).metrics["rel_l2"]
 
 
 def test_two_remedies_compose_in_one_run():
     """Curriculum (driver) + causal (in-loss) together: both act (stage coefficients, ε and weights recorded);
-    6.0e-2 (curriculum alone 4.3e-2, causal alone 6.8e-2)."""
+    6.1e-2 (curriculum alone 4.9e-2, causal alone 6.8e-2)."""
     result = run(*REACTION_10, remedies=("curriculum:start=1,stages=3", "causal:eps=10,levels=1"), segments=3)
     m = result.metrics["remedies"]
     assert [s["value"] for s in m["segments"]] == [1.0, 5.5, 10.0]
