@@ -82,7 +82,8 @@ def make_config(case: str, remedies: str, seed: int, args) -> TrainConfig:
                        log_every=args.log_every, eval_every=args.log_every * 10)
     count = segment_count(base) if args.equal_budget else 1
     phases = tuple(
-        PhaseConfig(name, max(1, steps // count)) for name, steps in (("adam", args.adam), ("lbfgs", args.lbfgs)) if steps
+        PhaseConfig(name, max(1, steps // count))
+        for name, steps in (("adam", args.adam), ("lbfgs", args.lbfgs)) if steps
     )
     return dataclasses.replace(base, phases=phases)
 
@@ -144,7 +145,8 @@ def markdown(rows: list[dict], args) -> str:
             errs = [r["rel_l2"] for r in rs]
             spread = f" ± {statistics.stdev(errs):.1e}" if len(errs) > 1 else ""
             paper = f" [{PAPER[case, label]:.1e}]" if (case, label) in PAPER else ""
-            cells.append(f"{statistics.mean(errs):.2e}{spread} ({statistics.mean(r['wall_s'] for r in rs):.0f} s){paper}")
+            wall = statistics.mean(r["wall_s"] for r in rs)
+            cells.append(f"{statistics.mean(errs):.2e}{spread} ({wall:.0f} s){paper}")
         lines.append(f"| {case} | " + " | ".join(cells) + " |")
     best = []
     for case in cases:

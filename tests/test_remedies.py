@@ -253,8 +253,10 @@ def _count_traces(monkeypatch, remedies, adam=60, lbfgs=5):
         return original(u, x, t, c)
 
     problem = ps.make_problem("convection", beta=2.0)
-    monkeypatch.setattr(TrainConfig, "build_problem", lambda self: ps.Problem(**{**problem.__dict__, "residual": counting}))
-    cfg = TrainConfig(problem="convection", params={"beta": 2.0}, phases=(PhaseConfig("adam", adam), PhaseConfig("lbfgs", lbfgs)),
+    patched = ps.Problem(**{**problem.__dict__, "residual": counting})
+    monkeypatch.setattr(TrainConfig, "build_problem", lambda self: patched)
+    phases = (PhaseConfig("adam", adam), PhaseConfig("lbfgs", lbfgs))
+    cfg = TrainConfig(problem="convection", params={"beta": 2.0}, phases=phases,
                       log_every=30, eval_every=30, points={"res": 128, "ic": 32, "bc": 32},
                       model_options={"width": 16, "depth": 2}, remedies=remedies)
     traces["n"] = 0

@@ -9,8 +9,6 @@ The gains of the sampling remedies at such small budgets depend on their setting
 gave 1.1e-1 where every 200 gave 2.1e-2): these tests pin one configuration each, they do not rank remedies.
 """
 
-import pytest
-
 import pinnsight as ps
 from pinnsight.config import PhaseConfig, TrainConfig
 
