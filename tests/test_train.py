@@ -1,5 +1,6 @@
 """Trainer: reaches a stated error, is deterministic, never retraces per chunk, stops for stated reasons."""
 
+import importlib
 import subprocess
 import sys
 import time
@@ -62,7 +63,7 @@ def test_jitted_steps_do_not_retrace_per_chunk(monkeypatch):
 
 def test_steps_are_fused_one_dispatch_per_chunk(monkeypatch):
     """1000 Adam steps with log_every=100 are 10 jitted calls (10 host syncs), not 1000."""
-    import pinnsight.train as train_module
+    train_module = importlib.import_module("pinnsight.train")  # the package re-exports a function of that name
 
     calls = {"n": 0}
     original = train_module.make_adam_chunk
