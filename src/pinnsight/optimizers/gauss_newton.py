@@ -2,7 +2,7 @@
 
 r(θ) = [√(w_k / N_k) r_k(θ)]_k stacks every loss term's pointwise residuals (``losses.pointwise_residuals``;
 N_k = number of entries of term k), so ‖r‖² is exactly the weighted loss Σ_k w_k mean(r_k²). Each iteration
-solves (JᵀJ + λD) δ = −Jᵀr (Levenberg 1944; Marquardt 1963: D = diag(JᵀJ), or D = I) and accepts δ when the
+solves (JᵀJ + λD) δ = −Jᵀr (Levenberg 1944: D = I, the default; Marquardt 1963: D = diag(JᵀJ)) and accepts δ when the
 gain ratio ρ = (‖r‖² − ‖r(θ+δ)‖²) / (‖r‖² − ‖r + Jδ‖²) is positive; the damping follows Nielsen's rule
 (Nielsen 1999; Madsen, Nielsen & Tingleff 2004, Eq. 2.21): on acceptance λ ← λ·max(1/3, 1 − (2ρ − 1)³), ν ← 2;
 on rejection λ ← λν, ν ← 2ν, and the same Jacobian is tried again. λ₀ = damping · max diag(JᵀJ).
@@ -29,7 +29,9 @@ from ._flat import FlatMethod
 
 DEFAULTS = {
     "damping": 1e-3,  # λ₀ relative to max diag(JᵀJ) (dense) or to ‖Jᵀr‖ (matrix-free)
-    "marquardt": 1,  # 1: D = diag(JᵀJ) (scale-invariant, Marquardt); 0: D = I (Levenberg)
+    # D = I (Levenberg, 0) or diag(JᵀJ) (Marquardt, 1). Measured (benchmarks/optimizers.py, convection β=30 with a
+    # 1/5/10/15/20/25 curriculum, 3×20 periodic net, float64, 300 iterations per stage): D = I 7.9e-4, Marquardt 1.2.
+    "marquardt": 0,
     "matrix_free": 0,  # 1: CG on (JᵀJ + λI) with Jacobian–vector products
     "cg_iters": 100,
     "cg_tol": 1e-4,  # CG stops at ‖residual‖ ≤ cg_tol·‖Jᵀr‖
