@@ -153,7 +153,8 @@ def flat_runner(name: str, build: Callable) -> Callable:
     """A phase runner (see ``pinnsight.train.PhaseRunner``) for a flat method ``build(ctx, options, unravel, n)``.
 
     Jitted functions are cached in ``ctx.cache`` per (name, options), so curriculum stages and time windows
-    reuse them. On a non-finite loss the last finite parameters are kept and the stop reason is ``nan``.
+    reuse them; with ``ctx.warm_optimizer`` (curriculum ``keep_optimizer=1``) the persistent state (inverse
+    Hessian, damping) carries over from the previous segment. On a non-finite loss the last finite parameters are kept and the stop reason is ``nan``.
     """
     def runner(phase, ctx, state, report):
         cache = ctx.cache if ctx.cache is not None else {}
@@ -171,6 +172,9 @@ def flat_runner(name: str, build: Callable) -> Callable:
         opt_state = strong(init(x, data))
         if method.check is not None:
             method.check(opt_state)
+        slot = (name + "-state", key[1])  # persistent state at the end of the last segment (curriculum stage)
+        if getattr(ctx, "warm_optimizer", False) and slot in cache:
+            opt_state = opt_state._replace(**{k: getattr(cache[slot], k) for k in method.persistent})
         report.start_loss = float(opt_state.value)
         report.end_loss = report.start_loss
         while report.steps < phase.steps:
@@ -181,6 +185,7 @@ def flat_runner(name: str, build: Callable) -> Callable:
             report.linesearch_failures += int(out.ls_failures)
             done = int(out.iteration) - (reason == "nan")  # the failed iteration did not move
             x, opt_state = out.x, out.state
+            cache[slot] = opt_state
             report.steps += done
             if math.isfinite(float(opt_state.value)):
                 report.end_loss = float(opt_state.value)
