@@ -7,7 +7,8 @@ gain ratio ρ = (‖r‖² − ‖r(θ+δ)‖²) / (‖r‖² − ‖r + Jδ‖�
 (Nielsen 1999; Madsen, Nielsen & Tingleff 2004, Eq. 2.21): on acceptance λ ← λ·max(1/3, 1 − (2ρ − 1)³), ν ← 2;
 on rejection λ ← λν, ν ← 2ν, and the same Jacobian is tried again. λ₀ = damping · max diag(JᵀJ).
 
-Dense (default): J by forward- or reverse-mode Jacobian, Cholesky solve (float64 recommended, ``--x64``).
+Dense (default): J row by row (a vmapped reverse-mode gradient per residual entry; ``jac_forward=1``: jax.jacfwd),
+Cholesky solve (float64 recommended, ``--x64``); a trial that fails to factor counts as rejected.
 ``matrix_free=1``: D = I and the system is solved by conjugate gradients with Jacobian–vector products (JVP
 and VJP), never forming J — for networks too large for an n×n matrix.
 """
@@ -30,7 +31,8 @@ from ._flat import FlatMethod
 DEFAULTS = {
     "damping": 1e-3,  # λ₀ relative to max diag(JᵀJ) (dense) or to ‖Jᵀr‖ (matrix-free)
     # D = I (Levenberg, 0) or diag(JᵀJ) (Marquardt, 1). Measured (benchmarks/optimizers.py, convection β=30 with a
-    # 1/5/10/15/20/25 curriculum, 3×20 periodic net, float64, 300 iterations per stage): D = I 7.9e-4, Marquardt 1.2.
+    # 1/5/10/15/20/25 curriculum, 3×20 periodic net, float64, 300 iterations per stage): D = I rel L2 7.9e-4;
+    # Marquardt reached a lower loss (1e-7) on the collocation points with rel L2 1.2 — a wrong solution.
     "marquardt": 0,
     "matrix_free": 0,  # 1: CG on (JᵀJ + λI) with Jacobian–vector products
     "cg_iters": 100,
