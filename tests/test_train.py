@@ -24,7 +24,10 @@ def test_convection_beta1_trains_below_2e2():
     t0 = time.perf_counter()
     result = ps.train(_cfg(adam=1500, lbfgs=200, eval_every=500), progress=False)
     assert result.metrics["rel_l2"] < 2e-2
-    assert result.metrics["stop_reason"] == "budget"
+    lbfgs = result.metrics["phases"][1]
+    # L-BFGS either spends its budget or says it stopped because float32 progress ended (never silently)
+    assert lbfgs["stop_reason"] == "budget" or (lbfgs["stop_reason"] == "no-progress" and lbfgs["steps"] < 200)
+    assert result.metrics["stop_reason"] == lbfgs["stop_reason"]
     assert time.perf_counter() - t0 < 60
     errors = [r["rel_l2"] for r in result.history if r["rel_l2"] is not None]
     assert errors[-1] < 0.1 * errors[0]  # the error fell by at least 10×, not just the loss
