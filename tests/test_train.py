@@ -190,4 +190,4 @@ def test_lbfgs_keeps_descending_after_adam_in_float32():
     lbfgs = ps.train(config, progress=False).metrics["phases"][1]
     assert lbfgs["steps"] == 150 and lbfgs["stop_reason"] == "budget"
     assert lbfgs["linesearch_failures"] <= 2
-    assert lbfgs["end_loss"] < lbfgs["start_loss"] / 3
+    assert lbfgs["end_loss"] < lbfgs["start_loss"] / 2  # measured 3.2× (the stalled search gave 1.0×)
