@@ -86,8 +86,9 @@ class TrainConfig:
         object.__setattr__(self, "params", resolve_params(self.problem, self.params))
         object.__setattr__(self, "model_options", resolve_model_options(self.model, self.model_options))
         object.__setattr__(self, "phases", tuple(self.phases))
-        terms = self.build_problem().term_names
-        defaults = {"res": 1000, **{c.name: c.n_points for c in self.build_problem().constraints}}
+        problem = self.build_problem()
+        terms = problem.term_names
+        defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}
         object.__setattr__(self, "points", _per_term("points", terms, defaults, self.points, int, positive=True))
         object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float))
         for name in ("log_every", "eval_every"):

@@ -72,6 +72,15 @@ def _check(nu: float, n_quad: int) -> None:
         raise PinnsightError(f"n_quad must be an integer >= 2, got {n_quad!r}")
 
 
+def _inputs(x, t, nu, n_quad):
+    """Validated 1-D float arrays ``x`` and ``t`` (t ≥ 0) for the Cole–Hopf evaluators."""
+    _check(nu, n_quad)
+    x, t = as_1d(x, "x"), as_1d(t, "t")
+    if np.any(t < 0):
+        raise PinnsightError("t must be >= 0")
+    return x, t
+
+
 def burgers(x, t, nu: float = 0.01 / np.pi, n_quad: int = 200) -> np.ndarray:
     """Viscous Burgers u_t + u u_x = nu u_xx, u0 = -sin(pi x), u(+-1, t) = 0 (Basdevant et al. 1986).
 
@@ -80,10 +89,7 @@ def burgers(x, t, nu: float = 0.01 / np.pi, n_quad: int = 200) -> np.ndarray:
     benchmark nu = 0.01/pi on t in [0, 1], n_quad = 100 and 400 agree to ~1e-15
     (after t ~ 1/pi the integrand has sharp peaks: use n_quad >= 100).
     """
-    _check(nu, n_quad)
-    x, t = as_1d(x, "x"), as_1d(t, "t")
-    if np.any(t < 0):
-        raise PinnsightError("t must be >= 0")
+    x, t = _inputs(x, t, nu, n_quad)
     out = np.empty((x.size, t.size))
     for j, tj in enumerate(t):
         if tj == 0:
@@ -100,10 +106,7 @@ def burgers_ux(x, t, nu: float = 0.01 / np.pi, n_quad: int = 200) -> np.ndarray:
     u_x = u^2 / (2 nu) - <pi cos(pi y) + sin(pi y)^2 / (2 nu)>. At x = 0, t = 1/pi,
     nu = 0.01/pi, u_x(0, t) is steepest at t = 1.6037/pi: -152.00516 (Basdevant et al. 1986).
     """
-    _check(nu, n_quad)
-    x, t = as_1d(x, "x"), as_1d(t, "t")
-    if np.any(t < 0):
-        raise PinnsightError("t must be >= 0")
+    x, t = _inputs(x, t, nu, n_quad)
     out = np.empty((x.size, t.size))
     for j, tj in enumerate(t):
         if tj == 0:
