@@ -10,6 +10,7 @@ import jax
 
 from ..errors import PinnsightError
 from .embeddings import Embedded, FourierFeatures, PeriodicEmbedding, fourier_model, periodic_model, periodic_options
+from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
 from .mlp import MLP, glorot_normal
 from .modified_mlp import ModifiedMLP
 
@@ -88,8 +89,15 @@ register_model(
     {"width": 50, "depth": 4, "coords": "", "period": "", "harmonics": 1, "net": "mlp"}, periodic_model,
     from_problem=periodic_options,
 )
+register_model(
+    "linear-fourier",
+    "u = Σ θ_j p_j φ_j on exact Fourier modes (K per space coord, M in time), linear in θ; preconditioned: "
+    "p = Jacobi scaling of the exact operator matrix (De Ryck et al. 2024); lam = the BC/IC weight it assumes",
+    {"K": 16, "M": 16, "preconditioned": "true", "lam": 1.0}, linear_fourier_model,
+    from_problem=linear_fourier_options,
+)
 
 __all__ = [
-    "Embedded", "FourierFeatures", "ModifiedMLP", "PeriodicEmbedding",
+    "Embedded", "FourierFeatures", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding",
     "MLP", "ModelSpec", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
 ]
