@@ -1,0 +1,134 @@
+"""``--remedy auto``: a short probe training, its diagnosis, and the remedies chosen from the findings.
+
+``resolve_auto(config)`` is a resolution step before training: it trains a probe (the same problem, model and
+seed; Adam only, no remedies, ``probe_steps`` steps), diagnoses it (``report.diagnose``, NTK in the run's own
+dtype, no Gauss–Newton SVD), and returns the config with ``auto`` replaced by the chosen remedies (and fixed
+weights or a Fourier-feature model where a finding asks for them), plus a record of the choice and its reasons
+for ``config.json``. The main training then starts from scratch. ``choose`` — findings → remedy specs — is a
+pure function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from ..config import PhaseConfig, TrainConfig
+from ..remedies import parse_spec, remedy_specs
+from .signatures import Finding
+
+AUTO = "auto"
+
+
+class AutoChoice(NamedTuple):
+    """What ``choose`` picked: remedy specs (in order), fixed weights, a model change, and why."""
+
+    specs: tuple[str, ...]
+    weights: dict[str, float]
+    model: tuple[str, dict[str, Any]] | None
+    reasons: tuple[dict[str, str], ...]
+
+
+def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model: str = "mlp",
+           model_options: dict | None = None) -> AutoChoice:
+    """Remedies for ``findings`` (most severe first, as ``signatures.with_suggestions`` orders them).
+
+    Per finding the first suggestion that fits is taken: a remedy not chosen yet, at most one outer driver
+    (curriculum, seq2seq) in all; fixed ``--weight`` only when no adaptive weighting remedy is chosen; a
+    Fourier-feature model only in place of the plain ``mlp`` (width and depth kept). A finding whose remedy is
+    already chosen adds its reason to that choice. ``user_specs`` (remedies given next to ``auto``) are kept first.
+    """
+    registry = remedy_specs()
+    specs = list(user_specs)
+    names = [parse_spec(s)[0] for s in specs]
+    weights: dict[str, float] = {}
+    new_model = None
+    reasons: list[dict[str, str]] = []
+
+    def driver(name):
+        return registry[name].driver if name in registry else False
+
+    for f in findings:
+        for s in f.suggestions:
+            if s.spec is not None:
+                name = parse_spec(s.spec)[0]
+                if name in names:
+                    reasons.append({"finding": f.name, "choice": s.spec, "why": s.why, "note": "already chosen"})
+                    break
+                if driver(name) and any(driver(n) for n in names):
+                    continue
+                specs.append(s.spec)
+                names.append(name)
+                reasons.append({"finding": f.name, "choice": s.spec, "why": s.why})
+                break
+            if s.args[:1] == ("--weight",):
+                term, _, w = s.args[1].partition("=")
+                if term in weights or any(n in ("lra", "ntk", "inverse-dirichlet") for n in names):
+                    continue
+                weights[term] = float(w)
+                reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})
+                break
+            if s.args[:1] == ("--model",) and model == "mlp" and new_model is None:
+                name, _, opts = s.args[1].partition(":")
+                options = {k: v for k, _, v in (o.partition("=") for o in opts.split(",") if o)}
+                keep = {k: v for k, v in (model_options or {}).items() if k in ("width", "depth")}
+                new_model = (name, {**keep, **options})
+                reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})
+                break
+    return AutoChoice(tuple(specs), weights, new_model, tuple(reasons))
+
+
+def split_auto(specs: Sequence[str]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+    """(options of the ``auto`` spec or None, the other specs)."""
+    from ..remedies import resolve_options
+
+    auto, rest = None, []
+    for s in specs:
+        if parse_spec(s)[0] == AUTO:
+            auto = resolve_options(s)[1]
+        else:
+            rest.append(s)
+    return auto, tuple(rest)
+
+
+def probe_config(config: TrainConfig, steps: int) -> TrainConfig:
+    """The probe: Adam only (the config's first Adam options, if any) for ``steps`` steps, no remedies, about 50
+    history rows (enough for the stall detector)."""
+    adam = next((p for p in config.phases if p.name == "adam"), None)
+    opts = {k: v for k, v in (adam.options if adam else {}).items()}
+    log_every = max(1, steps // 50)
+    return dataclasses.replace(config, phases=(PhaseConfig("adam", steps, opts),), remedies=(), log_every=log_every,
+                               eval_every=log_every * max(1, 50 // 5), target_rel_l2=None, stall_steps=0)
+
+
+def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple[TrainConfig, dict[str, Any]]:
+    """Run the probe, diagnose it, choose; returns (the config to train, the record for config.json)."""
+    from ..train import train
+    from .report import diagnose, from_result
+
+    options, rest = split_auto(config.remedies)
+    if options is None:
+        return config, {}
+    t0 = time.perf_counter()
+    probe = train(probe_config(config, options["probe_steps"]), progress=progress)
+    diag = diagnose(from_result(probe), x64=False, conditioning=False, ntk_points=options["ntk_points"],
+                    constraint_points=max(8, options["ntk_points"] // 4))
+    choice = choose(diag.findings, user_specs=rest, model=config.model, model_options=dict(config.model_options))
+    changes: dict[str, Any] = {"remedies": choice.specs}
+    if choice.weights:
+        changes["weights"] = {**config.weights, **choice.weights}
+    if choice.model is not None:
+        changes["model"], changes["model_options"] = choice.model
+    resolved = dataclasses.replace(config, **changes)
+    record = {
+        "requested": list(config.remedies), "options": options,
+        "probe": {"steps": probe.metrics["steps"], "rel_l2": probe.metrics["rel_l2"],
+                  "wall_s": time.perf_counter() - t0},
+        "findings": [f.to_dict() for f in diag.findings],
+        "chosen": {"remedies": list(choice.specs), "weights": choice.weights,
+                   "model": None if choice.model is None else {"name": choice.model[0], "options": choice.model[1]}},
+        "reasons": list(choice.reasons),
+    }
+    return resolved, record

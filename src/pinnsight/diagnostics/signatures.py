@@ -1,0 +1,386 @@
+"""Failure signatures: small pure functions of measured numbers that return a ``Finding`` (or None).
+
+Each detector states its rule and thresholds in its docstring; the numbers it used go into ``evidence``.
+``suggest`` turns a finding into remedies with the exact command line to try (one table, shared with
+``--remedy auto``). Helpers that compute the profiles the detectors read (residual and error over time
+slices, error spectrum, loss-history flatness) are here too, pure numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One remedy to try: a ``--remedy`` spec and/or other ``pinnsight train`` arguments, why, the command."""
+
+    why: str
+    spec: str | None = None  # remedy spec string NAME[:key=value,...]
+    args: tuple[str, ...] = ()  # other train arguments, e.g. ("--weight", "ic=100") or ("--model", "fourier:...")
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A detected failure signature: what, how bad, in words, the numbers behind it, what to try."""
+
+    name: str
+    severity: str  # info | warning | critical
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    suggestions: tuple[Suggestion, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["evidence"] = _plain(dict(self.evidence))
+        d["suggestions"] = [asdict(s) | {"args": list(s.args)} for s in self.suggestions]
+        return d
+
+
+def _plain(x):
+    if isinstance(x, Mapping):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in np.asarray(x).tolist()] if isinstance(x, np.ndarray) else [_plain(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        return float(x) if math.isfinite(x) else str(float(x))
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    return x
+
+
+# ----------------------------------------------------------------------------------- profiles (pure numpy)
+def time_profile(t: np.ndarray, values: np.ndarray, bounds: tuple[float, float], slices: int = 10
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(slice centres, mean of ``values`` per slice) over ``slices`` equal slices of ``bounds`` (nan if empty)."""
+    t, values = np.asarray(t, float), np.asarray(values, float)
+    edges = np.linspace(bounds[0], bounds[1], slices + 1)
+    idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, slices - 1)
+    sums = np.bincount(idx, weights=values, minlength=slices)
+    counts = np.bincount(idx, minlength=slices)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 0.5 * (edges[:-1] + edges[1:]), np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def grid_time_profile(error: np.ndarray, solution: np.ndarray, time_axis: int, slices: int = 10
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(slice index centres in [0, 1], relative RMS error per time slice) of fields on the reference grid: the RMS
+    of ``error`` over the points of a slice divided by the RMS of ``solution`` over the whole grid."""
+    e = np.moveaxis(np.asarray(error, float), time_axis, 0)
+    n = e.shape[0]
+    scale = np.sqrt(np.mean(np.square(solution))) or 1.0
+    groups = np.array_split(np.arange(n), slices)
+    prof = np.array([np.sqrt(np.mean(np.square(e[g]))) / scale for g in groups])
+    return np.array([(g[0] + g[-1]) / 2 / max(n - 1, 1) for g in groups]), prof
+
+
+def early_late_ratio(profile: np.ndarray, part: float = 1 / 3) -> tuple[float, float, float]:
+    """(mean of the first ``part`` of the profile, of the last ``part``, late / early) ignoring nans."""
+    p = np.asarray(profile, float)
+    k = max(1, int(round(part * p.size)))
+    early, late = float(np.nanmean(p[:k])), float(np.nanmean(p[-k:]))
+    ratio = late / early if early > 0 else (math.inf if late > 0 else 1.0)
+    return early, late, ratio
+
+
+def _window(n: int, periodic: bool) -> np.ndarray:
+    return np.ones(n) if periodic or n < 3 else np.hanning(n)
+
+
+def radial_spectrum(field: np.ndarray, periodic: Sequence[bool], bins: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(normalised frequency bin centres in [0, 1], power per bin) of an N-d field on a uniform grid.
+
+    Non-periodic axes get a Hann window (the same for any field, so spectra compare). The normalised frequency of
+    a mode is max_i |k_i| / (n_i / 2) (1 = the grid's Nyquist frequency)."""
+    f = np.asarray(field, float)
+    for ax, per in enumerate(periodic):
+        shape = [1] * f.ndim
+        shape[ax] = f.shape[ax]
+        f = f * _window(f.shape[ax], per).reshape(shape)
+    power = np.abs(np.fft.fftn(f)) ** 2
+    freqs = [np.abs(np.fft.fftfreq(n)) * 2.0 for n in f.shape]  # |k| / (n/2)
+    mesh = np.meshgrid(*freqs, indexing="ij")
+    r = np.max(np.stack(mesh), axis=0)
+    edges = np.linspace(0.0, 1.0 + 1e-12, bins + 1)
+    idx = np.clip(np.searchsorted(edges, r.ravel(), side="right") - 1, 0, bins - 1)
+    return 0.5 * (edges[:-1] + edges[1:]), np.bincount(idx, weights=power.ravel(), minlength=bins)
+
+
+def spectral_split(error: np.ndarray, solution: np.ndarray, periodic: Sequence[bool], energy: float = 0.99,
+                   bins: int = 32) -> dict[str, float]:
+    """Where the error's energy sits relative to the solution's: k* = the smallest normalised frequency below which
+    ``energy`` of the solution's power lies; returns k*, the error's power fraction above k*, and the
+    power-weighted mean frequency (centroid) of error and solution."""
+    k, ps = radial_spectrum(solution, periodic, bins)
+    _, pe = radial_spectrum(error, periodic, bins)
+    cum = np.cumsum(ps) / max(ps.sum(), 1e-300)
+    i = int(np.searchsorted(cum, energy))
+    i = min(i, bins - 1)
+    above = float(pe[i + 1:].sum() / max(pe.sum(), 1e-300))
+    return {"k_star": float(k[i]), "error_fraction_above": above,
+            "error_centroid": float((k * pe).sum() / max(pe.sum(), 1e-300)),
+            "solution_centroid": float((k * ps).sum() / max(ps.sum(), 1e-300))}
+
+
+def flatness(losses: Sequence[float], part: float = 0.3, edge: float = 0.25) -> float:
+    """Decades the loss fell over the last ``part`` of the history: log10 of the median of the window's first
+    ``edge`` over the median of its last ``edge`` (robust to Adam's spikes). nan if too short."""
+    x = np.asarray([v for v in losses if v is not None and np.isfinite(v) and v > 0], float)
+    n = int(round(part * x.size))
+    if n < 4:
+        return math.nan
+    w = x[-n:]
+    k = max(1, int(round(edge * n)))
+    return float(np.log10(np.median(w[:k]) / np.median(w[-k:])))
+
+
+# ---------------------------------------------------------------------------------------------- detectors
+def loss_low_error_high(initial_loss: float, final_loss: float, rel_l2: float, *, fresh_residual: float | None = None,
+                        train_residual: float | None = None, drop: float = 1e-3, abs_loss: float = 1e-4,
+                        error_tol: float = 0.1, fresh_ratio: float = 10.0) -> Finding | None:
+    """Loss low but error high: rel L2 > ``error_tol`` while either the loss fell to ≤ max(``abs_loss``,
+    ``drop`` · initial loss), or the mean squared PDE residual on fresh uniform points is ≥ ``fresh_ratio`` × the
+    one on the training points (the network fits the collocation points, not the PDE; FINDINGS.md: LM at β = 50
+    reached loss 4e-10 with rel L2 1.34)."""
+    if not rel_l2 > error_tol:
+        return None
+    small = final_loss <= max(abs_loss, drop * initial_loss)
+    ratio = fresh_residual / train_residual if fresh_residual is not None and train_residual else None
+    overfit = ratio is not None and ratio >= fresh_ratio
+    if not (small or overfit):
+        return None
+    parts = []
+    if small:
+        parts.append(f"the loss fell from {initial_loss:.2e} to {final_loss:.2e}")
+    if overfit:
+        parts.append(f"the PDE residual on fresh random points is {ratio:.3g}× the one on the training points")
+    return Finding(
+        "loss-low-error-high", "critical",
+        f"Loss low but error high: {' and '.join(parts)}, yet the relative L2 error is {rel_l2:.3g}. The network "
+        "satisfies the training points without solving the problem (a trivial or wrong solution).",
+        {"initial_loss": initial_loss, "final_loss": final_loss, "rel_l2": rel_l2, "fresh_residual": fresh_residual,
+         "train_residual": train_residual, "fresh_over_train": ratio},
+    )
+
+
+def late_time_residual(times: np.ndarray, profile: np.ndarray, *, ratio: float = 10.0) -> Finding | None:
+    """Residual concentrated at late times: the mean squared residual over the last third of the time slices is
+    ≥ ``ratio`` × the one over the first third (causality: Wang, Sankaran & Perdikaris 2022, Sec. 2)."""
+    early, late, r = early_late_ratio(profile)
+    if not r >= ratio:
+        return None
+    return Finding(
+        "late-time-residual", "warning" if r < 100 * ratio else "critical",
+        f"The PDE residual is concentrated at late times: its mean square over the last third of the time span is "
+        f"{r:.3g}× the one over the first third. Later times are being fitted before earlier ones are resolved.",
+        {"times": np.asarray(times), "residual_profile": np.asarray(profile), "early": early, "late": late,
+         "late_over_early": r},
+    )
+
+
+def error_grows_in_time(times: np.ndarray, profile: np.ndarray, rel_l2: float, *, ratio: float = 10.0,
+                        error_tol: float = 0.1) -> Finding | None:
+    """Error grows along time: rel L2 > ``error_tol`` and the relative RMS error over the last third of the time
+    slices ≥ ``ratio`` × the one over the first third — the initial condition is met but not propagated (the
+    causality violation of Wang, Sankaran & Perdikaris 2022, Fig. 1)."""
+    early, late, r = early_late_ratio(profile)
+    if not (rel_l2 > error_tol and r >= ratio):
+        return None
+    return Finding(
+        "error-grows-in-time", "critical",
+        f"The error grows with time: relative RMS error {early:.2e} over the first third of the time span and "
+        f"{late:.2e} over the last third ({r:.3g}×), rel L2 {rel_l2:.3g}. The solution is right near t = 0 and "
+        "lost later: information from the initial condition is not propagated (causality).",
+        {"times": np.asarray(times), "error_profile": np.asarray(profile), "early": early, "late": late,
+         "late_over_early": r, "rel_l2": rel_l2},
+    )
+
+
+def high_frequency_error(split: Mapping[str, float], rel_l2: float, *, fraction: float = 0.5,
+                         error_tol: float = 1e-2) -> Finding | None:
+    """Error dominated by high frequencies (spectral bias; Rahaman et al. 2019, Wang, Wang & Perdikaris 2021):
+    rel L2 > ``error_tol`` and ≥ ``fraction`` of the error's power lies above k*, the frequency below which 99 % of
+    the solution's power lies (``spectral_split``)."""
+    if not (rel_l2 > error_tol and split["error_fraction_above"] >= fraction):
+        return None
+    return Finding(
+        "high-frequency-error", "warning",
+        f"The error is dominated by high frequencies: {100 * split['error_fraction_above']:.0f} % of its power lies "
+        f"above normalised frequency {split['k_star']:.2f}, below which 99 % of the solution's power lies "
+        f"(error centroid {split['error_centroid']:.2f} vs solution {split['solution_centroid']:.2f}). "
+        "The network misses fine scales (spectral bias).",
+        {**split, "rel_l2": rel_l2},
+    )
+
+
+def stall(losses: Sequence[float], rel_l2: float, *, part: float = 0.3, decades: float = 0.1,
+          error_tol: float = 0.1) -> Finding | None:
+    """Stalled training: rel L2 > ``error_tol`` and the loss fell by less than ``decades`` decades over the last
+    ``part`` of the history (``flatness``)."""
+    fell = flatness(losses, part)
+    if math.isnan(fell) or not (rel_l2 > error_tol and fell < decades):
+        return None
+    return Finding(
+        "stall", "critical" if rel_l2 > 0.5 else "warning",
+        f"Training stalled: over the last {100 * part:.0f} % of the history the loss fell by {fell:.3f} decades "
+        f"while the relative L2 error is still {rel_l2:.3g}. More steps of the same will not help.",
+        {"decades_fallen": fell, "window": part, "rel_l2": rel_l2, "final_loss": float(losses[-1])},
+    )
+
+
+def unbalanced_terms(norms: Mapping[str, float], *, ratio: float = 100.0) -> Finding | None:
+    """Loss terms out of balance: the largest per-term gradient norm ‖∇θ L_i‖ is ≥ ``ratio`` × the smallest
+    (Wang, Teng & Perdikaris 2021, Sec. 2.3: the small term is barely trained)."""
+    positive = {k: v for k, v in norms.items() if v > 0}
+    if len(positive) < 2:
+        return None
+    hi, lo = max(positive, key=positive.get), min(positive, key=positive.get)
+    r = positive[hi] / positive[lo]
+    if not r >= ratio:
+        return None
+    return Finding(
+        "unbalanced-terms", "critical" if r >= 100 * ratio else "warning",
+        f"Loss terms are out of balance: ‖∇L_{hi}‖ = {positive[hi]:.2e} is {r:.3g}× ‖∇L_{lo}‖ = {positive[lo]:.2e} "
+        f"({math.log10(r):.1f} orders of magnitude); gradient descent barely trains the {lo!r} term.",
+        {"grad_norms": dict(norms), "largest": hi, "smallest": lo, "ratio": r},
+    )
+
+
+def conditioning_growth(coef: str, small: float, target: float, spread_small: float, spread_target: float, *,
+                        cond_small: float | None = None, cond_target: float | None = None, spread: float = 100.0,
+                        growth: float = 10.0) -> Finding | None:
+    """Exploding NTK eigenvalue spread as the coefficient grows: the spread λ_max(K_rr) / min_c λ_max(K_cc)
+    (how much faster the residual modes train than the slowest constraint's; Wang, Yu & Perdikaris 2022, Sec. 4)
+    is ≥ ``spread`` at the target coefficient and ≥ ``growth`` × its value at the small coefficient. The
+    Gauss–Newton condition numbers are reported as evidence (at initialisation they sit at the numerical-rank
+    cutoff and barely move with the coefficient; see ``ntk``)."""
+    g = spread_target / spread_small if spread_small > 0 else math.inf
+    if not (spread_target >= spread and g >= growth):
+        return None
+    return Finding(
+        "conditioning-growth", "critical" if spread_target >= 10 * spread else "warning",
+        f"The problem gets ill-conditioned as {coef} grows: the NTK eigenvalue spread λ_max(K_rr)/λ_max(K_constraint) "
+        f"is {spread_target:.3g} at {coef}={target:g} against {spread_small:.3g} at {coef}={small:g} ({g:.3g}×). "
+        "The residual dominates and the initial/boundary conditions train orders of magnitude slower.",
+        {"coef": coef, "small": small, "target": target, "spread_small": spread_small, "spread_target": spread_target,
+         "growth": g, "gn_cond_small": cond_small, "gn_cond_target": cond_target},
+    )
+
+
+def ntk_spread(spectra: Mapping[str, np.ndarray]) -> float:
+    """λ_max(K_res) / min over constraints c of λ_max(K_cc), from descending spectra (``ntk.ntk_spectra``)."""
+    lead = {k: float(np.max(v)) for k, v in spectra.items() if k != "all" and np.size(v)}
+    cons = [v for k, v in lead.items() if k != "res" and v > 0]
+    return lead.get("res", 0.0) / min(cons) if cons else math.nan
+
+
+# ---------------------------------------------------------------------------------------------- remedies
+#: The coefficient that makes each registered problem hard, and a small value where it is easy.
+DIFFICULTY = {"convection": ("beta", 1.0), "reaction": ("rho", 1.0), "reaction-diffusion": ("rho", 1.0),
+              "wave": ("c", 1.0)}
+#: Weighting remedies in order of preference when terms are unbalanced (whichever are registered).
+WEIGHTING = ("lra", "ntk", "inverse-dirichlet")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What ``suggest`` needs to know about the run: the problem and its parameters, its difficulty coefficient
+    (name, target, small value) if any, time coordinate, terms, and which remedies are registered."""
+
+    problem: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    coefficient: tuple[str, float, float] | None = None
+    has_time: bool = True
+    terms: tuple[str, ...] = ("res",)
+    available: frozenset[str] = frozenset()
+    adam_steps: int = 5000
+
+
+def make_context(problem, params: Mapping[str, Any], available, adam_steps: int = 5000) -> Context:
+    """A ``Context`` from a built Problem and the parameters the user gave."""
+    coef = None
+    if problem.name in DIFFICULTY:
+        name, small = DIFFICULTY[problem.name]
+        target = float(problem.coefficients[name])
+        if target > small:
+            coef = (name, target, small)
+    return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
+                   frozenset(available), adam_steps)
+
+
+def train_command(ctx: Context, specs: Sequence[str] = (), args: Sequence[str] = ()) -> str:
+    """``pinnsight train PROBLEM -p k=v ... [--remedy SPEC ...] [ARGS ...]``."""
+    parts = ["pinnsight", "train", ctx.problem]
+    for k, v in ctx.params.items():
+        parts += ["-p", f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"]
+    for s in specs:
+        parts += ["--remedy", s]
+    return " ".join([*parts, *args])
+
+
+def curriculum_spec(coef: str, target: float, small: float) -> str:
+    """Geometric stages from the small value to the target, about one doubling per stage (2 to 6 stages), the Adam
+    state carried across stages (a restart undid the previous stage in FINDINGS.md)."""
+    stages = int(min(6, max(2, math.ceil(math.log2(target / small)))))
+    return f"curriculum:coef={coef},start={small:g},stages={stages},spacing=geometric,keep_optimizer=1"
+
+
+def _sug(ctx: Context, why: str, spec: str | None = None, args: Sequence[str] = ()) -> Suggestion:
+    return Suggestion(why, spec, tuple(args), train_command(ctx, [spec] if spec else [], args))
+
+
+def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
+    """Remedies to try for ``finding``, best first, each with its command line."""
+    out: list[Suggestion] = []
+    c = ctx.coefficient
+    curriculum = (_sug(ctx, f"train at {c[0]}={c[2]:g} first and raise it to {c[1]:g} in stages (Krishnapriyan et "
+                       "al. 2021)", curriculum_spec(*c)) if c and "curriculum" in ctx.available else None)
+    every = max(100, ctx.adam_steps // 10)
+    if finding.name == "conditioning-growth" and curriculum:
+        out.append(curriculum)
+    elif finding.name in ("error-grows-in-time", "late-time-residual") and ctx.has_time:
+        if "causal" in ctx.available:
+            out.append(_sug(ctx, "weight the residual of later times by how well earlier times are solved "
+                                 "(Wang, Sankaran & Perdikaris 2022)", "causal"))
+        if "seq2seq" in ctx.available:
+            out.append(_sug(ctx, "march in time windows, each starting from the last (Krishnapriyan et al. 2021)",
+                            "seq2seq:windows=5"))
+    elif finding.name == "unbalanced-terms":
+        for name in WEIGHTING:
+            if name in ctx.available:
+                out.append(_sug(ctx, f"balance the terms adaptively ({name} weighting)", name))
+        lo, r = finding.evidence["smallest"], finding.evidence["ratio"]
+        w = 10.0 ** min(4, max(1, round(math.log10(r) / 2)))  # halfway in decades: ‖∇L‖ ∝ w, do not overshoot
+        out.append(_sug(ctx, f"raise the weight of the starved term {lo!r} (fixed)", None, ("--weight", f"{lo}={w:g}")))
+    elif finding.name == "loss-low-error-high":
+        if "rad" in ctx.available:
+            out.append(_sug(ctx, "resample collocation points where the residual is large (Wu et al. 2023)",
+                            f"rad:every={every}"))
+        if curriculum:
+            out.append(curriculum)
+    elif finding.name == "stall":
+        if curriculum:
+            out.append(curriculum)
+        elif ctx.has_time and "causal" in ctx.available:
+            out.append(_sug(ctx, "causal weighting over time slices", "causal"))
+        if "rad" in ctx.available:
+            out.append(_sug(ctx, "resample collocation points where the residual is large", f"rad:every={every}"))
+    elif finding.name == "high-frequency-error":
+        sigma = max(1.0, float(finding.evidence.get("sigma", 1.0)))
+        out.append(_sug(ctx, "random Fourier features let an MLP fit fine scales (Wang, Wang & Perdikaris 2021)",
+                        None, ("--model", f"fourier:sigma={sigma:g}")))
+    return tuple(out)
+
+
+def with_suggestions(findings: Sequence[Finding], ctx: Context) -> list[Finding]:
+    """The findings with their ``suggestions`` filled in, most severe first (stable otherwise)."""
+    done = [Finding(f.name, f.severity, f.message, f.evidence, suggest(f, ctx)) for f in findings]
+    return sorted(done, key=lambda f: -SEVERITIES.index(f.severity))

@@ -1,0 +1,22 @@
+"""``auto``: choose the remedies from a short probe's diagnosis (resolved before training, see
+``pinnsight.diagnostics.auto``). Registered here so that ``--remedy auto[:probe_steps=N]`` validates like any
+remedy; ``train`` replaces it by the chosen remedies before anything is built."""
+
+from __future__ import annotations
+
+from ..errors import PinnsightError
+from ._base import RemedySpec, positive, register_remedy
+
+
+def build(options, setup):
+    raise PinnsightError("remedy auto must be resolved before training (pinnsight.diagnostics.auto.resolve_auto)")
+
+
+def check(options, problem):
+    positive("auto", options, "probe_steps", "ntk_points")
+
+
+SPEC = register_remedy(RemedySpec(
+    "auto", "short probe training, diagnose it, pick remedies from its findings (recorded in config.json)",
+    {"probe_steps": 1000, "ntk_points": 128}, build, check,
+))
