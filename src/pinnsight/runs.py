@@ -86,6 +86,7 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None)
                 "terms": list(result.problem.term_names),
             },
             **environment(),
+            **({"auto": result.metrics["auto"]} if "auto" in result.metrics else {}),  # --remedy auto's choice
             **(extra or {}),
         }
         _write_json(tmp / "config.json", config)

@@ -241,6 +241,11 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
     """Train a PINN as ``config`` says; returns the model, history and metrics (nothing is written)."""
     t_start = time.perf_counter()
     enable_compilation_cache()
+    auto = {}
+    if any(s.split(":", 1)[0].strip() == "auto" for s in config.remedies):  # resolve --remedy auto by a probe first
+        from .diagnostics.auto import resolve_auto
+
+        config, auto = resolve_auto(config, progress=False if progress is False else None)
     problem = config.build_problem()
     dtype = dtype_for(config)
     reference = problem.reference_solution()
@@ -385,6 +390,8 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
         "n_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
         "dtype": jnp.dtype(dtype).name,
     }
+    if auto:
+        metrics["auto"] = auto  # the probe's findings and the remedies chosen from them (also in config.json)
     artifacts = {}
     if remedy is not None:
         metrics["remedies"] = _remedy_metrics(config, members, events, history, finished_segments, driver_summary)
