@@ -173,7 +173,8 @@ def exact_setup(problem, basis: FourierBasis, lam: float | Mapping[str, float] =
 
     if problem.name not in OPERATORS:
         raise PinnsightError(
-            f"no linear operator is known for problem {problem.name!r} (linear: {', '.join(sorted(OPERATORS))})"
+            f"no linear operator is known for problem {problem.name!r} (linear: {', '.join(sorted(OPERATORS))}); "
+            "the linear-fourier model needs one only when preconditioned=true"
         )
     operator = OPERATORS[problem.name](problem.coefficients)
     counts = [2 * int(m) + 2 for m in np.max(np.abs(basis.harmonics), axis=0)]
