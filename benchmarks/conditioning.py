@@ -142,8 +142,9 @@ def main():
     prows = poisson_table(Ks, 1.0)
     print_table("Poisson −u'' = f on [0, 1], Dirichlet weight λ = 1, Fourier features k ≤ K", "K", prows)
     fit = [r for r in prows if r[0] >= 4]
-    print(f"\nfitted exponent κ ∝ K^a over K = 4..64: exact a = {fitted_exponent([r[0] for r in fit], [r[2] for r in fit]):.4f}, "
-          f"batch a = {fitted_exponent([r[0] for r in fit], [r[4] for r in fit]):.3f}")
+    Kf = [r[0] for r in fit]
+    print(f"\nfitted exponent κ ∝ K^a over K = 4..64: exact a = {fitted_exponent(Kf, [r[2] for r in fit]):.4f}, "
+          f"batch a = {fitted_exponent(Kf, [r[4] for r in fit]):.3f}")
 
     K_adv, M_adv = 4, 4
     betas = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]

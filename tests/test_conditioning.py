@@ -22,7 +22,7 @@ from pinnsight.diagnostics.conditioning import (
     poisson_matrix,
 )
 from pinnsight.errors import PinnsightError
-from pinnsight.losses import as_function, make_objective, pointwise_residuals
+from pinnsight.losses import make_objective, pointwise_residuals
 from pinnsight.models import make_model
 from pinnsight.models.linear_fourier import fourier_basis
 from pinnsight.problems import make_problem
@@ -94,7 +94,8 @@ def test_advection_matrix_matches_gauss_legendre_quadrature_of_the_problem_resid
     ic_rows = np.concatenate([x, np.zeros_like(x), np.zeros_like(x)], 1)  # [x, t=0, target]
     Jic = autodiff_rows(problem, model, "ic", ic_rows)
     expected = J.T @ (w[:, None] * J) + lam * Jic.T @ (wx[:, None] * Jic)
-    np.testing.assert_allclose(advection_matrix(beta, K, M, lam), expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+    np.testing.assert_allclose(advection_matrix(beta, K, M, lam), expected, rtol=1e-9,
+                               atol=1e-9 * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("name, params, preconditioned", [

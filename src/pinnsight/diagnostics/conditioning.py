@@ -161,9 +161,9 @@ def _subsample(rows: jax.Array, max_points: int | None, key: jax.Array | None) -
     return rows[jax.random.choice(key, n, (max_points,), replace=False)]
 
 
-def gauss_newton_spectrum(problem, model, batch: Mapping[str, jax.Array], coeffs: Mapping[str, jax.Array] | None = None,
-                          weights: Mapping[str, float] | None = None, *, max_points: int | None = 256,
-                          key: jax.Array | None = None) -> tuple[np.ndarray, int, str]:
+def gauss_newton_spectrum(problem, model, batch: Mapping[str, jax.Array],
+                          coeffs: Mapping[str, jax.Array] | None = None, weights: Mapping[str, float] | None = None,
+                          *, max_points: int | None = 256, key: jax.Array | None = None) -> tuple[np.ndarray, int, str]:
     """Eigenvalues of JᵀJ (descending; float64), J the Jacobian in the flat parameters of the stacked weighted
     residuals r = [√(w_k/N_k) r_k] (‖r‖² = the loss, so JᵀJ = Gauss–Newton Hessian / 2), at most ``max_points``
     rows per term (evenly spread, or random with ``key``). Computed as squared singular values of J in float64
@@ -186,9 +186,9 @@ def gauss_newton_spectrum(problem, model, batch: Mapping[str, jax.Array], coeffs
     return s**2, J.shape[0], str(np.dtype(dtype))
 
 
-def gauss_newton_condition(problem, model, batch: Mapping[str, jax.Array], coeffs: Mapping[str, jax.Array] | None = None,
-                           weights: Mapping[str, float] | None = None, *, max_points: int | None = 256,
-                           key: jax.Array | None = None, rtol: float | None = None) -> GaussNewtonCondition:
+def gauss_newton_condition(problem, model, batch: Mapping[str, jax.Array],
+                           coeffs: Mapping[str, jax.Array] | None = None, weights: Mapping[str, float] | None = None,
+                           *, max_points: int | None = 256, key: jax.Array | None = None, rtol: float | None = None) -> GaussNewtonCondition:
     """κ(JᵀJ) restricted to the nonzero spectrum (equal to that of JJᵀ): eigenvalues above ``rtol`` × the largest
     count as nonzero; default rtol = max(rows, params) · ε of J's dtype (squared, as eigenvalues are σ²), the
     ``numpy.linalg.matrix_rank`` convention. Parameters that do not move the residuals (e.g. frozen Fourier
@@ -199,7 +199,7 @@ def gauss_newton_condition(problem, model, batch: Mapping[str, jax.Array], coeff
     if rtol is None:
         rtol = (max(n_rows, n_params) * float(np.finfo(dtype).eps)) ** 2
     if eig[0] <= 0:
-        raise PinnsightError("gauss_newton_condition: the Jacobian is zero (the residuals do not depend on the parameters)")
+        raise PinnsightError("gauss_newton_condition: the Jacobian is zero (no residual depends on the parameters)")
     nonzero = eig[eig > rtol * eig[0]]
     return GaussNewtonCondition(float(nonzero[0] / nonzero[-1]), float(nonzero[0]), float(nonzero[-1]),
                                 int(len(nonzero)), n_params, int(n_rows), float(rtol), dtype)

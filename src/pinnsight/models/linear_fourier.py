@@ -35,7 +35,6 @@ to keep low-frequency coefficients O(1) for a fixed-step optimizer such as Adam 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
