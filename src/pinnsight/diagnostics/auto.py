@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from ..config import PhaseConfig, TrainConfig
 from ..remedies import parse_spec, remedy_specs
-from .signatures import Finding
+from .signatures import SEVERITIES, Finding
 
 AUTO = "auto"
 
@@ -31,9 +31,16 @@ class AutoChoice(NamedTuple):
     reasons: tuple[dict[str, str], ...]
 
 
+#: Findings are served root causes first: the coefficient's conditioning (curriculum), term balance, causality,
+#: sampling, stalls, spectral bias; then by severity.
+PRIORITY = ("conditioning-growth", "unbalanced-terms", "error-grows-in-time", "late-time-residual",
+            "loss-low-error-high", "stall", "high-frequency-error")
+
+
 def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model: str = "mlp",
            model_options: dict | None = None) -> AutoChoice:
-    """Remedies for ``findings`` (most severe first, as ``signatures.with_suggestions`` orders them).
+    """Remedies for ``findings`` (with their suggestions filled in, ``signatures.with_suggestions``), served in
+    ``PRIORITY`` order, then most severe first.
 
     Per finding the first suggestion that fits is taken: a remedy not chosen yet, at most one outer driver
     (curriculum, seq2seq) in all; fixed ``--weight`` only when no adaptive weighting remedy is chosen; a
@@ -50,7 +57,9 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
     def driver(name):
         return registry[name].driver if name in registry else False
 
-    for f in findings:
+    rank = {n: i for i, n in enumerate(PRIORITY)}
+    ordered = sorted(findings, key=lambda f: (rank.get(f.name, len(PRIORITY)), -SEVERITIES.index(f.severity)))
+    for f in ordered:
         for s in f.suggestions:
             if s.spec is not None:
                 name = parse_spec(s.spec)[0]

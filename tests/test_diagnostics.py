@@ -1,0 +1,309 @@
+"""Diagnostics: NTK blocks, traces and spectra against a brute-force Jacobian; gradient statistics against a second
+method; the Gauss–Newton condition number against dense numpy; each failure signature on a constructed case and
+not on a healthy one; the auto remedy choice on constructed findings and one tiny end-to-end run."""
+
+import json
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from pinnsight import PhaseConfig, TrainConfig, make_model, make_problem, train
+from pinnsight.diagnostics import (
+    HIST_EDGES,
+    Finding,
+    condition_from_jacobian,
+    conditioning_growth,
+    error_grows_in_time,
+    gauss_newton_condition,
+    gradient_statistics,
+    high_frequency_error,
+    late_time_residual,
+    loss_low_error_high,
+    make_context,
+    make_jacobians,
+    make_traces,
+    ntk_blocks,
+    ntk_spectra,
+    ntk_spread,
+    scaled_jacobian,
+    spectral_split,
+    stall,
+    suggest,
+    unbalanced_terms,
+)
+from pinnsight.diagnostics import signatures as S
+from pinnsight.diagnostics.auto import choose, probe_config, split_auto
+from pinnsight.losses import loss_terms, pointwise_residuals
+from pinnsight.remedies import remedy_specs, validate_specs
+from pinnsight.sampling import sample_batch
+
+
+def tiny(problem_name="reaction-diffusion", width=5, depth=1, points=None, dtype=jnp.float64, **params):
+    problem = make_problem(problem_name, **params)
+    model = make_model("mlp", problem.dim, key=jax.random.PRNGKey(3), dtype=dtype, width=width, depth=depth)
+    p, static = eqx.partition(model, eqx.is_array)
+    points = points or {"res": 9, **{c.name: 4 for c in problem.constraints}}
+    batch = sample_batch(problem, jax.random.PRNGKey(4), points, dtype)
+    coeffs = {k: jnp.asarray(v, dtype) for k, v in problem.coefficients.items()}
+    return problem, p, static, batch, coeffs
+
+
+def brute_force_jacobian(problem, params, static, batch, coeffs):
+    """jacrev of all residual values stacked (terms in batch order, rows flattened row-major) w.r.t. flat θ."""
+    theta, unravel = ravel_pytree(params)
+
+    def stacked(th):
+        r = pointwise_residuals(problem, eqx.combine(unravel(th), static), batch, coeffs)
+        return jnp.concatenate([jnp.reshape(r[k], (-1,)) for k in batch])
+
+    return np.asarray(jax.jit(jax.jacrev(stacked))(theta))
+
+
+# ------------------------------------------------------------------------------------------------------- NTK
+def test_ntk_blocks_traces_and_spectra_match_a_brute_force_jacobian():
+    with jax.enable_x64(True):
+        problem, params, static, batch, coeffs = tiny()  # bc rows: periodic u and u_x (2 values per row)
+        js = {k: np.asarray(v) for k, v in make_jacobians(problem, static, params)(params, batch, coeffs).items()}
+        J = brute_force_jacobian(problem, params, static, batch, coeffs)
+        rows = {k: v.shape[0] for k, v in js.items()}
+        assert rows == {"res": 9, "ic": 4, "bc": 8}
+        assert J.shape == (21, ravel_pytree(params)[0].size)
+        np.testing.assert_allclose(np.concatenate([js[k] for k in batch]), J, rtol=1e-12, atol=1e-12)
+        offsets = np.cumsum([0] + [rows[k] for k in batch])
+        sl = {k: slice(offsets[i], offsets[i + 1]) for i, k in enumerate(batch)}
+        K = J @ J.T
+        blocks = ntk_blocks(js)
+        for a in batch:
+            for b in batch:
+                np.testing.assert_allclose(blocks[a, b], K[sl[a], sl[b]], rtol=1e-12, atol=1e-12)
+        traces = make_traces(problem, static, params, chunk=4)(params, batch, coeffs)  # chunked: 9 = 4 + 4 + 1
+        for a in batch:
+            assert float(traces[a]) == pytest.approx(np.trace(K[sl[a], sl[a]]), rel=1e-12)
+        spectra = ntk_spectra(js)
+        np.testing.assert_allclose(spectra["all"], np.sort(np.linalg.eigvalsh(K))[::-1], atol=1e-10 * K.max())
+        np.testing.assert_allclose(spectra["res"], np.sort(np.linalg.eigvalsh(K[sl["res"], sl["res"]]))[::-1],
+                                   atol=1e-10 * K.max())
+
+
+def test_gauss_newton_condition_matches_dense_numpy_and_the_conditioning_module():
+    with jax.enable_x64(True):
+        # more rows (24 + 8 + 2·8) than parameters (21): JᵀJ is nonsingular and np.linalg.cond applies directly
+        problem, params, static, batch, coeffs = tiny(points={"res": 24, "ic": 8, "bc": 8})
+        js = make_jacobians(problem, static, params)(params, batch, coeffs)
+        weights = {"res": 1.0, "ic": 10.0, "bc": 1.0}
+        Jt = scaled_jacobian(js, weights)
+        J = brute_force_jacobian(problem, params, static, batch, coeffs)
+        # rows scaled by √(w/N), N the residual values of the term (bc: 2 per point), terms in the Jacobians' order
+        offsets = {"res": (0, 24), "ic": (24, 32), "bc": (32, 48)}
+        expected = np.concatenate([math.sqrt(weights[k] / (offsets[k][1] - offsets[k][0])) * J[slice(*offsets[k])]
+                                   for k in js])
+        np.testing.assert_allclose(Jt, expected, rtol=1e-12)
+        c = condition_from_jacobian(Jt)
+        # a tanh network's Jacobian is ill-conditioned even with 21 parameters (κ(JᵀJ) ≈ 4e11): the dense
+        # np.linalg.cond(JᵀJ) is then accurate to about eps·κ ≈ 1e-4 relative, the squared κ(J) to ~1e-10
+        dense = np.linalg.cond(Jt.T @ Jt)
+        assert c.rank == 21 and c.cond < 1e13
+        assert c.cond == pytest.approx(dense, rel=1e-3)
+        assert c.cond == pytest.approx(np.linalg.cond(Jt) ** 2, rel=1e-8)
+        model = eqx.combine(params, static)
+        other = gauss_newton_condition(problem, model, batch, coeffs, weights, max_points=None)
+        assert other.cond == pytest.approx(c.cond, rel=1e-8) and other.rank == c.rank
+        # fewer rows than parameters: the condition of JJᵀ (the nonzero spectrum of JᵀJ)
+        wide = Jt[::6]  # 8 rows from all three terms (κ ≈ 7e6: the dense reference is accurate)
+        cw = condition_from_jacobian(wide)
+        assert cw.rank == 8 and cw.cond == pytest.approx(np.linalg.cond(wide @ wide.T), rel=1e-7)
+
+
+# ------------------------------------------------------------------------------------------- gradient stats
+def test_gradient_statistics_match_per_term_gradients_and_numpy_histograms():
+    problem, params, static, batch, coeffs = tiny("convection", width=16, depth=2, dtype=jnp.float32,
+                                                  points={"res": 50, "ic": 20, "bc": 20}, beta=20.0)
+    stats = gradient_statistics(problem, static, params, batch, coeffs)
+    assert set(stats) == {"res", "ic", "bc"}
+    for term in stats:
+        g = jax.jit(jax.grad(lambda p: loss_terms(problem, eqx.combine(p, static), batch, coeffs)[term]))(params)
+        flat = np.asarray(ravel_pytree(g)[0], np.float64)
+        s = stats[term]
+        assert s.norm == pytest.approx(np.linalg.norm(flat), rel=1e-5)
+        assert s.max == pytest.approx(np.max(np.abs(flat)), rel=1e-5)
+        assert s.mean == pytest.approx(np.mean(np.abs(flat)), rel=1e-5)
+        assert s.std == pytest.approx(np.std(flat), rel=1e-4)
+        a = np.abs(flat)
+        inner, _ = np.histogram(a, bins=HIST_EDGES)
+        expected = np.concatenate([[np.sum(a < HIST_EDGES[0])], inner, [np.sum(a >= HIST_EDGES[-1])]])
+        expected[-2] -= np.sum(a == HIST_EDGES[-1])  # numpy's last bin is closed; ours sends it to overflow
+        np.testing.assert_array_equal(s.hist, expected)
+        assert s.hist.sum() == flat.size
+
+
+# --------------------------------------------------------------------------------------------- signatures
+def test_loss_low_error_high():
+    assert loss_low_error_high(1.0, 1e-6, 0.9).name == "loss-low-error-high"
+    f = loss_low_error_high(1.0, 0.3, 0.9, fresh_residual=1e-2, train_residual=1e-4)  # fits the training points only
+    assert f is not None and f.evidence["fresh_over_train"] == pytest.approx(100.0)
+    assert loss_low_error_high(1.0, 1e-6, 1e-3) is None  # healthy: small loss, small error
+    assert loss_low_error_high(1.0, 0.3, 0.9, fresh_residual=1.1e-4, train_residual=1e-4) is None  # plain failure
+
+
+def test_late_time_residual_and_error_growing_in_time():
+    t = np.linspace(0.05, 0.95, 10)
+    assert late_time_residual(t, 10.0 ** np.linspace(-6, -2, 10)).name == "late-time-residual"
+    assert late_time_residual(t, np.full(10, 1e-3)) is None
+    assert late_time_residual(t, 10.0 ** np.linspace(-2, -6, 10)) is None  # concentrated early
+    # error fields on a (x, t) grid: growing along t, and a healthy uniform small error
+    x, tt = np.meshgrid(np.linspace(0, 2 * np.pi, 64, endpoint=False), np.linspace(0, 1, 50), indexing="ij")
+    u = np.sin(x - 3 * tt)
+    grows = 0.8 * tt**2 * np.sin(2 * x)
+    times, prof = S.grid_time_profile(grows, u, 1, 10)
+    assert prof[-1] > 10 * prof[0]
+    f = error_grows_in_time(times, prof, float(np.linalg.norm(grows) / np.linalg.norm(u)))
+    assert f is not None and f.evidence["late_over_early"] >= 10
+    small = 1e-3 * np.cos(x)
+    times, prof = S.grid_time_profile(small, u, 1, 10)
+    assert error_grows_in_time(times, prof, float(np.linalg.norm(small) / np.linalg.norm(u))) is None
+
+
+def test_high_frequency_error_from_the_error_spectrum():
+    x, t = np.meshgrid(np.linspace(0, 2 * np.pi, 128, endpoint=False), np.linspace(0, 1, 64), indexing="ij")
+    u = np.sin(x) * (1 + t)
+    periodic = (True, False)
+    hf = 0.1 * np.sin(40 * x)
+    split = spectral_split(hf, u, periodic)
+    assert split["error_fraction_above"] > 0.99 and split["error_centroid"] > 4 * split["solution_centroid"]
+    assert high_frequency_error(split, 0.1).name == "high-frequency-error"
+    lf = 0.1 * np.sin(x) * t
+    split = spectral_split(lf, u, periodic)
+    assert split["error_fraction_above"] < 0.05
+    assert high_frequency_error(split, 0.1) is None
+    assert high_frequency_error(spectral_split(hf, u, periodic), 1e-3) is None  # error too small to matter
+
+
+def test_stall_on_flat_histories_only():
+    rng = np.random.default_rng(0)
+    flat = list(0.3 * (1 + 0.05 * rng.standard_normal(60)))
+    assert stall(flat, 0.9).name == "stall"
+    falling = list(10.0 ** np.linspace(0, -4, 60) * (1 + 0.05 * rng.standard_normal(60)))
+    assert stall(falling, 0.9) is None
+    assert stall(flat, 1e-3) is None  # flat but solved
+    assert stall(flat[:8], 0.9) is None  # too short to tell
+
+
+def test_unbalanced_terms_and_conditioning_growth():
+    f = unbalanced_terms({"res": 120.0, "ic": 0.05, "bc": 1.0})
+    assert f.evidence["largest"] == "res" and f.evidence["smallest"] == "ic" and f.evidence["ratio"] == pytest.approx(2400)
+    assert unbalanced_terms({"res": 1.0, "ic": 0.5, "bc": 2.0}) is None
+    spectra_small = {"res": np.array([10.0, 1.0]), "ic": np.array([20.0, 2.0]), "bc": np.array([30.0]),
+                     "all": np.array([40.0])}
+    spectra_big = {**spectra_small, "res": np.array([9000.0, 1.0])}
+    assert ntk_spread(spectra_small) == pytest.approx(0.5) and ntk_spread(spectra_big) == pytest.approx(450.0)
+    g = conditioning_growth("beta", 1.0, 30.0, ntk_spread(spectra_small), ntk_spread(spectra_big))
+    assert g.name == "conditioning-growth" and g.evidence["growth"] == pytest.approx(900.0)
+    assert conditioning_growth("beta", 1.0, 5.0, 0.5, 3.0) is None
+
+
+def test_suggestions_are_valid_remedy_specs_with_command_lines():
+    problem = make_problem("convection", beta=40.0)
+    ctx = make_context(problem, {"beta": 40.0}, remedy_specs())
+    assert ctx.coefficient == ("beta", 40.0, 1.0)
+    findings = [conditioning_growth("beta", 1.0, 40.0, 0.7, 300.0),
+                error_grows_in_time(np.arange(10), 10.0 ** np.linspace(-3, 0, 10), 0.9),
+                unbalanced_terms({"res": 1e3, "ic": 1e-2, "bc": 1.0}), loss_low_error_high(1.0, 1e-6, 0.9),
+                stall([0.3] * 60, 0.9)]
+    for f in findings:
+        sugs = suggest(f, ctx)
+        assert sugs, f.name
+        for s in sugs:
+            assert s.command.startswith("pinnsight train convection -p beta=40")
+            if s.spec is not None:
+                validate_specs((s.spec,), problem)
+                assert f"--remedy {s.spec}" in s.command
+    cur = suggest(findings[0], ctx)[0].spec
+    assert cur == "curriculum:coef=beta,start=1,stages=6,spacing=geometric,keep_optimizer=1"
+
+
+# ------------------------------------------------------------------------------------------------ auto
+def _ctx(available):
+    return make_context(make_problem("convection", beta=30.0), {"beta": 30.0}, available)
+
+
+def _with(ctx, *findings):
+    return S.with_suggestions(list(findings), ctx)
+
+
+def test_auto_choice_on_constructed_findings():
+    ctx = _ctx(remedy_specs())
+    growth = conditioning_growth("beta", 1.0, 30.0, 0.7, 200.0)
+    late = error_grows_in_time(np.arange(10), 10.0 ** np.linspace(-3, 0, 10), 0.9)
+    c = choose(_with(ctx, late, growth))  # the conditioning first (root cause), although less severe
+    assert [s.split(":")[0] for s in c.specs] == ["curriculum", "causal"]
+    assert {r["finding"] for r in c.reasons} == {"conditioning-growth", "error-grows-in-time"}
+    # no causal registered: the late-time finding's next suggestion is seq2seq, a second driver: skipped
+    no_causal = _ctx(set(remedy_specs()) - {"causal"})
+    c = choose(_with(no_causal, growth, late))
+    assert [s.split(":")[0] for s in c.specs] == ["curriculum"]
+    # unbalanced terms without a weighting remedy: a fixed weight on the starved term
+    plain = _ctx({"curriculum", "causal", "seq2seq", "rad"})
+    c = choose(_with(plain, unbalanced_terms({"res": 1e4, "ic": 1.0, "bc": 50.0})))
+    assert c.specs == () and c.weights == {"ic": 100.0}
+    with_lra = _ctx({"curriculum", "lra"})
+    c = choose(_with(with_lra, unbalanced_terms({"res": 1e4, "ic": 1.0, "bc": 50.0})))
+    assert c.specs == ("lra",) and c.weights == {}
+    # loss low, error high: resampling first; the same remedy asked twice is chosen once
+    c = choose(_with(ctx, loss_low_error_high(1.0, 1e-6, 0.9), stall([0.3] * 60, 0.9)))
+    assert [s.split(":")[0] for s in c.specs] == ["rad", "curriculum"]
+    # spectral bias: Fourier features in place of the plain MLP, width and depth kept
+    hf = Finding("high-frequency-error", "warning", "", {"sigma": 4.0})
+    c = choose(_with(ctx, hf), model="mlp", model_options={"width": 30, "depth": 3})
+    assert c.model == ("fourier", {"width": 30, "depth": 3, "sigma": "4"})
+    assert choose(_with(ctx, hf), model="modified-mlp").model is None
+    # nothing found: nothing chosen, the user's own remedies kept
+    assert choose([], user_specs=("rad",)).specs == ("rad",)
+
+
+def test_auto_spec_parsing_and_probe_config():
+    config = TrainConfig(problem="convection", params={"beta": 10.0}, remedies=("auto:probe_steps=300", "rad"),
+                         phases=(PhaseConfig("adam", 2000, {"lr": 5e-3}), PhaseConfig("lbfgs", 100)))
+    opts, rest = split_auto(config.remedies)
+    assert opts == {"probe_steps": 300, "ntk_points": 128} and rest == ("rad",)
+    probe = probe_config(config, 300)
+    assert probe.remedies == () and [(p.name, p.steps) for p in probe.phases] == [("adam", 300)]
+    assert probe.phases[0].options["lr"] == 5e-3 and probe.log_every == 6 and probe.eval_every % probe.log_every == 0
+
+
+def test_auto_end_to_end_records_its_choice(tmp_path):
+    from pinnsight.runs import write_run
+
+    config = TrainConfig(problem="convection", params={"beta": 30.0}, model_options={"width": 16, "depth": 2},
+                         points={"res": 128, "ic": 32, "bc": 32}, phases=(PhaseConfig("adam", 20),), log_every=10,
+                         eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32",))
+    result = train(config, progress=False)
+    auto = result.metrics["auto"]
+    assert auto["requested"] == ["auto:probe_steps=100,ntk_points=32"] and auto["probe"]["steps"] == 100
+    names = {f["name"] for f in auto["findings"]}
+    assert "conditioning-growth" in names  # β = 30: the residual's NTK block outgrows the initial condition's
+    assert result.config.remedies == tuple(auto["chosen"]["remedies"])
+    assert result.config.remedies[0].startswith("curriculum:coef=beta")
+    assert all(r["finding"] in names for r in auto["reasons"])
+    assert "auto" not in result.config.remedies and result.metrics["remedies"]["driver"]["values"][-1] == 30.0
+    out = write_run(tmp_path / "run", result)
+    recorded = json.loads((out / "config.json").read_text())
+    assert recorded["auto"]["chosen"]["remedies"] == list(result.config.remedies)
+    assert recorded["config"]["remedies"] == list(result.config.remedies)
+
+
+def test_grad_stats_remedy_logs_gradient_columns():
+    config = TrainConfig(problem="convection", params={"beta": 2.0}, model_options={"width": 8, "depth": 2},
+                         points={"res": 64, "ic": 16, "bc": 16}, phases=(PhaseConfig("adam", 60),), log_every=10,
+                         eval_every=60, remedies=("grad-stats:every=20",))
+    result = train(config, progress=False)
+    rows = [r for r in result.history if "res_grad_norm" in r]
+    assert [r["step"] for r in rows] == [10, 20, 40, 60]  # the first chunk, then each chunk reaching a multiple of 20
+    assert all(r[f"{k}_grad_norm"] > 0 for r in rows for k in ("res", "ic", "bc"))
+    events = result.metrics["remedies"]["grad-stats"]["events"]
+    assert [e["step"] for e in events] == [10, 20, 40, 60]
+    assert sum(events[0]["hist"]["res"]) == result.metrics["n_params"]
