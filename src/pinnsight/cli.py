@@ -1,4 +1,4 @@
-"""Command line: ``pinnsight problems | train | demo | show``. Bad input: one error line, exit code 2."""
+"""Command line: ``pinnsight problems | train | demo | show | diagnose``. Bad input: one error line, exit code 2."""
 
 from __future__ import annotations
 
@@ -109,12 +109,15 @@ def _train_and_write(config, out: Path | None, progress: bool) -> dict:
 @click.option("--target", type=float, default=None, help="Stop once the rel L2 error is at most this.")
 @click.option("--stall-steps", default="0", show_default=True, help="Stop Adam after this many steps without 0.1%% loss improvement (0: off).")
 @click.option("--remedy", "remedies", multiple=True, metavar="NAME[:key=value,...]",
-              help="Remedy, repeatable, composed in order: curriculum, seq2seq, causal, adaptive-sampling, rar, rad "
+              help="Remedy, repeatable, composed in order: curriculum, seq2seq, causal, adaptive-sampling, rar, rad, "
+                   "auto (picked from a short probe's diagnosis) "
                    "(e.g. curriculum:start=1,stages=4; see `pinnsight remedies`).")
+@click.option("--diagnostics", is_flag=True,
+              help="Record per-term gradient statistics every 500 steps (= --remedy grad-stats; see README).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(problem, params, steps, lbfgs_steps, optimizers, model, points, weights, seed, x64, eval_every,
-          log_every, target, stall_steps, remedies, out, no_progress):
+          log_every, target, stall_steps, remedies, diagnostics, out, no_progress):
     """Train a PINN on PROBLEM and write its run directory."""
     from .config import PhaseConfig, TrainConfig
 
@@ -141,7 +144,7 @@ def train(problem, params, steps, lbfgs_steps, optimizers, model, points, weight
         eval_every=_int(eval_every, "--eval-every"),
         target_rel_l2=target,
         stall_steps=_int(stall_steps, "--stall-steps"),
-        remedies=tuple(remedies),
+        remedies=tuple(remedies) + (("grad-stats",) if diagnostics else ()),
     )
     _train_and_write(config, out, progress=not no_progress)
 
@@ -174,6 +177,68 @@ def show(run_dir):
 
     config, _, metrics = load_run(run_dir)
     click.echo(json.dumps({"problem": config.problem, "params": dict(config.params), **metrics}, indent=2))
+
+
+@cli.command()
+@click.argument("target", metavar="RUN_DIR|PROBLEM")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Probe: problem coefficient or option.")
+@click.option("--steps", default="2000", show_default=True, help="Probe: Adam steps.")
+@click.option("--model", default="mlp", show_default=True, metavar="NAME[:key=value,...]", help="Probe: the network.")
+@click.option("--seed", default="0", show_default=True, help="Probe: seed.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Probe: run directory (new).")
+@click.option("--ntk-points", default="256", show_default=True,
+              help="Residual points in the NTK subsample (each constraint: a quarter as many).")
+@click.option("--float32", is_flag=True, help="NTK and Gauss–Newton condition in float32 (default float64).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (probe).")
+@click.pass_context
+def diagnose(ctx, target, params, steps, model, seed, out, ntk_points, float32, no_progress):
+    """Diagnose RUN_DIR (or first train a short probe of PROBLEM) and write RUN_DIR/diagnosis/ (report.md,
+    findings.json, figures): failure signatures in words, their evidence, remedies to try."""
+    import os
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # numpy's SVD/QR threads spin against XLA's on few cores
+    from .problems import problem_specs
+
+    n_ntk = _int(ntk_points, "--ntk-points")
+    if n_ntk <= 0:
+        raise PinnsightError(f"--ntk-points={ntk_points!r} must be positive")
+    probe_only = [f"--{n.replace('_', '-')}" if n != "params" else "-p" for n in ("params", "steps", "model", "seed", "out")
+                  if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    path = Path(target)
+    if path.exists() or os.sep in target or target not in problem_specs():
+        if not path.exists() and os.sep not in target:
+            known = ", ".join(problem_specs())
+            raise PinnsightError(f"{target!r} is neither a run directory nor a known problem (known: {known})")
+        if probe_only:
+            raise PinnsightError(f"option{'s' if len(probe_only) > 1 else ''} {', '.join(probe_only)} "
+                                 f"{'are' if len(probe_only) > 1 else 'is'} only for a probe of a PROBLEM, "
+                                 "not for a run directory")
+        run_dir = path
+    else:
+        from .config import PhaseConfig, TrainConfig
+
+        n = _int(steps, "--steps")
+        model_name, model_opts = _named(model, "--model")
+        log_every = max(1, n // 50)
+        config = TrainConfig(problem=target, params=_pairs(params, "-p"), model=model_name, model_options=model_opts,
+                             phases=(PhaseConfig("adam", n),), seed=_int(seed, "--seed"), log_every=log_every,
+                             eval_every=10 * log_every)
+        from .runs import default_run_dir
+
+        run_dir = Path(out) if out is not None else default_run_dir(f"{target}-probe", config.seed)
+        _train_and_write(config, run_dir, progress=not no_progress)
+    from .diagnostics.report import diagnose_run
+    from .train import enable_compilation_cache
+
+    enable_compilation_cache()
+    folder, diag = diagnose_run(run_dir, ntk_points=n_ntk, constraint_points=max(8, n_ntk // 4), x64=not float32)
+    if not diag.findings:
+        click.echo("no failure signature detected")
+    for f in diag.findings:
+        click.echo(f"[{f.severity}] {f.name}: {f.message}")
+        for sug in f.suggestions[:2]:
+            click.echo(f"    try: {sug.command}")
+    click.echo(f"diagnosis: {folder / 'report.md'}")
 
 
 @cli.command()
