@@ -1,11 +1,11 @@
 """Remedies for the PINN failure modes, as explicit-state transforms that compose (see ``_base``).
 
 Names (``--remedy NAME[:key=value,...]``, ``TrainConfig(remedies=(...))``): ``curriculum``, ``seq2seq``,
-``causal``, ``adaptive-sampling``, ``rar``, ``rad``; ``auto`` (chosen from a probe's diagnosis) and
-``grad-stats`` (records gradient statistics).
+``causal``, ``adaptive-sampling``, ``rar``, ``rad``, ``lra``, ``ntk``, ``inverse-dirichlet``;
+``auto`` (chosen from a probe's diagnosis) and ``grad-stats`` (records gradient statistics).
 """
 
-from . import auto, causal, curriculum, grad_stats, sampling, time_marching  # noqa: F401  (registers the remedies)
+from . import auto, causal, curriculum, grad_stats, sampling, time_marching, weighting  # noqa: F401  (registers them)
 from ._base import (
     NO_CHANGE,
     Changes,
