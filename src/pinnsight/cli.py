@@ -279,6 +279,117 @@ def report(suite, db, out):
     click.echo(f"report: {path}")
 
 
+def _single_thread_blas() -> None:
+    """LAPACK calls (the hard-constraint QR) go through scipy's OpenBLAS; its threads spin against XLA's on a small
+    machine (a 540×40 QR took 26-230 ms instead of 0.3 ms under load). One thread unless the user chose."""
+    import os
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _ranges(values: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, value in _pairs(values, "--param-range").items():
+        lo, sep, hi = value.partition(":")
+        if not sep or not lo.strip() or not hi.strip():
+            raise PinnsightError(f"--param-range {name}={value!r} is not of the form NAME=LO:HI")
+        out[name] = (lo.strip(), hi.strip())
+    return out
+
+
+@cli.command("train-family")
+@click.argument("problem")
+@click.option("--param-range", "ranges", multiple=True, metavar="NAME=LO:HI", help="Family parameter and its range.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Fixed problem coefficient or option.")
+@click.option("--model", default="hard-constraint", show_default=True, metavar="hard-constraint[:key=value,...]",
+              help="e.g. hard-constraint:basis=80,embed=fourier,frequencies=16 (see README).")
+@click.option("--steps", default="2000", show_default=True, help="Adam steps.")
+@click.option("--lr", default=2e-3, show_default=True, type=float, help="Adam learning rate (halved every --decay-steps).")
+@click.option("--decay-steps", default="1000", show_default=True)
+@click.option("--params-per-step", default="4", show_default=True, help="Parameter values drawn per step (stratified).")
+@click.option("--points", multiple=True, metavar="TERM=N", help="Fresh loss points per step and term (res, ic, bc, ...).")
+@click.option("--weight", "weights", multiple=True, metavar="TERM=W", help="Loss (and least-squares row) weight per term.")
+@click.option("--validate", "validate", multiple=True, metavar="NAME=V1/V2/...", help="Validation values (default lo/mid/hi).")
+@click.option("--seed", default="0", show_default=True)
+@click.option("--float32", is_flag=True, help="Train in float32 (default float64).")
+@click.option("--log-every", default="100", show_default=True, help="Steps per jitted chunk and history row.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new).")
+def train_family(problem, ranges, params, model, steps, lr, decay_steps, params_per_step, points, weights, validate,
+                 seed, float32, log_every, out):
+    """Train a hard-constraint basis (linear PDEs) over a family of PDE parameters (Négiar et al. 2023)."""
+    _single_thread_blas()
+    from .hard.family import FamilyConfig, train_family as run, write_family_run
+    from .runs import check_new_run_dir, default_run_dir
+
+    name, opts = _named(model, "--model")
+    if name != "hard-constraint":
+        raise PinnsightError(f"train-family trains the hard-constraint model, not {name!r}")
+    val = {}
+    for k, v in _pairs(validate, "--validate").items():
+        try:
+            val[k] = tuple(float(s) for s in v.split("/"))
+        except ValueError:
+            raise PinnsightError(f"--validate {k}={v!r} is not a '/'-separated list of numbers") from None
+    config = FamilyConfig(
+        problem=problem, ranges=_ranges(ranges), params=_pairs(params, "-p"), model_options=opts,
+        steps=_int(steps, "--steps"), lr=lr, decay_steps=_int(decay_steps, "--decay-steps"),
+        params_per_step=_int(params_per_step, "--params-per-step"),
+        points={k: _int(v, f"--points {k}") for k, v in _pairs(points, "--points").items()},
+        weights=_pairs(weights, "--weight"), validate=val, seed=_int(seed, "--seed"), x64=not float32,
+        log_every=_int(log_every, "--log-every"),
+    )
+    out = Path(out) if out is not None else default_run_dir(f"{problem}-family", config.seed)
+    check_new_run_dir(out)
+    result = run(config, echo=click.echo)
+    write_family_run(out, result)
+    m = result.metrics
+    errs = ", ".join(f"{k}: {v:.3e}" for k, v in m["rel_l2"].items())
+    click.echo(f"{problem} family {', '.join(f'{k}∈[{lo:g}, {hi:g}]' for k, (lo, hi) in config.ranges.items())}: "
+               f"rel_l2 {errs}  ({m['steps']} steps, {m['train_s']:.1f} s training, stopped: {m['stop_reason']})")
+    click.echo(f"run directory: {out}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="New parameter value(s).")
+@click.option("--repeats", default="5", show_default=True, help="Timed warm solves (median reported).")
+def solve(run_dir, params, repeats):
+    """Solve a trained hard-constraint model (train-family or train --model hard-constraint) at new parameters:
+    one least-squares solve, rel L2 against the reference, solve wall time."""
+    _single_thread_blas()
+    import warnings
+
+    from .hard.family import is_family_run, load_family_run, solve_new
+    from .runs import load_run
+
+    new = _pairs(params, "-p")
+    n = _int(repeats, "--repeats")
+    if n <= 0:
+        raise PinnsightError(f"--repeats={repeats!r} must be positive")
+    if is_family_run(run_dir):
+        fconfig, model, _ = load_family_run(run_dir)
+        name, base, ranges = fconfig.problem, {**fconfig.params, **fconfig.centre()}, fconfig.ranges
+    else:
+        config, model, _ = load_run(run_dir)
+        if config.model != "hard-constraint":
+            raise PinnsightError(f"{run_dir} was trained with model {config.model!r}; solve needs a hard-constraint model")
+        name, base, ranges = config.problem, dict(config.params), {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = solve_new(model, name, {**base, **new}, repeats=n)
+    for w in caught:
+        click.echo(f"pinnsight: warning: {w.message}", err=True)
+    shown = ", ".join(f"{k}={result.params[k]:g}" if isinstance(result.params[k], float) else f"{k}={result.params[k]}"
+                      for k in (new or ranges or result.params))
+    outside = [k for k, (lo, hi) in ranges.items() if not lo <= float(result.params[k]) <= hi]
+    r = result.report
+    click.echo(f"{name} {shown}: rel_l2 = {result.rel_l2:.3e}")
+    click.echo(f"  solve {1e3 * result.solve_s:.2f} ms (warm, median of {n}; first call {result.first_s:.2f} s with "
+               f"compilation), {r['n_basis']} basis functions, {r['rows']} rows, κ = {r['cond_ridge']:.2e}")
+    if outside:
+        click.echo(f"  note: {', '.join(outside)} outside the trained range", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one ``pinnsight: error: ...`` line and exit code 2."""
     try:

@@ -18,9 +18,16 @@ def as_function(model: Callable[[jax.Array], jax.Array]) -> Callable[..., jax.Ar
     return lambda *z: model(jnp.stack(z))
 
 
+def bound(model, problem: Problem, coeffs: Mapping[str, jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    """The model as a point function for ``coeffs``: a model whose forward pass solves for the problem (the
+    hard-constraint model's ``bind``) solves once here, for the traced coefficients; any other model as it is."""
+    bind = getattr(model, "bind", None)
+    return model if bind is None else bind(problem, coeffs)
+
+
 def pointwise_residuals(problem: Problem, model, batch: Batch, coeffs: Mapping[str, jax.Array]) -> dict:
     """Residual values per term: ``res`` of shape (N,), each constraint (N,) or (N, k)."""
-    u = as_function(model)
+    u = as_function(bound(model, problem, coeffs))
     out = {"res": jax.vmap(lambda p: problem.residual(u, *p, coeffs))(batch["res"])}
     for con in problem.constraints:
         out[con.name] = jax.vmap(lambda row, con=con: con.residual(u, row, coeffs, problem))(batch[con.name])

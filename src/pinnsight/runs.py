@@ -168,7 +168,9 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, Any, dict[str, Any]]:
     config = TrainConfig.from_dict(recorded["config"])
     dtype = dtype_for(config)
     problem = config.build_problem()
-    skeleton = make_model(config.model, problem.dim, key=jax.random.PRNGKey(0), dtype=dtype, **config.model_options)
+    # with the problem, as training built it (options derived from it: periodic embedding, hard-constraint rows)
+    skeleton = make_model(config.model, problem.dim, key=jax.random.PRNGKey(0), dtype=dtype, problem=problem,
+                          **config.model_options)
     try:
         model = eqx.tree_deserialise_leaves(run_dir / "params.eqx", skeleton)
     except Exception as e:  # noqa: BLE001 - any failure here means a corrupt file

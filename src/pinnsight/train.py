@@ -392,6 +392,9 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
     }
     if auto:
         metrics["auto"] = auto  # the probe's findings and the remedies chosen from them (also in config.json)
+    model_report = getattr(model, "report", None)
+    if callable(model_report):  # models that solve in their forward pass (hard constraints): conditioning, warnings
+        metrics["model"] = model_report()
     artifacts = {}
     if remedy is not None:
         metrics["remedies"] = _remedy_metrics(config, members, events, history, finished_segments, driver_summary)

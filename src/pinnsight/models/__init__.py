@@ -9,6 +9,7 @@ from typing import Any
 import jax
 
 from ..errors import PinnsightError
+from .hard_constraint import HARD_CONSTRAINT_DEFAULTS, HardConstraint, hard_constraint_model, hard_constraint_options
 from .embeddings import Embedded, FourierFeatures, PeriodicEmbedding, fourier_model, periodic_model, periodic_options
 from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
 from .mlp import MLP, glorot_normal
@@ -96,8 +97,13 @@ register_model(
     {"K": 16, "M": 16, "preconditioned": "true", "lam": 1.0}, linear_fourier_model,
     from_problem=linear_fourier_options,
 )
+register_model(
+    "hard-constraint", "N basis functions + differentiable least-squares fit of a LINEAR PDE and its constraints "
+    "at enforcement points (Négiar, Mahoney, Krishnapriyan 2023)",
+    HARD_CONSTRAINT_DEFAULTS, hard_constraint_model, from_problem=hard_constraint_options,
+)
 
 __all__ = [
-    "Embedded", "FourierFeatures", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding",
+    "Embedded", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding",
     "MLP", "ModelSpec", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
 ]
