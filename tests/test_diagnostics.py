@@ -223,7 +223,8 @@ def test_suggestions_are_valid_remedy_specs_with_command_lines():
                 validate_specs((s.spec,), problem)
                 assert f"--remedy {s.spec}" in s.command
     cur = suggest(findings[0], ctx)[0].spec
-    assert cur == "curriculum:coef=beta,start=1,stages=6,spacing=geometric,keep_optimizer=1"
+    assert cur == "curriculum:coef=beta,start=5,stages=4,spacing=geometric,keep_optimizer=1"  # 5, 10, 20, 40
+    assert S.curriculum_spec("rho", 2.0, 1.0) == "curriculum:coef=rho,start=1,stages=2,spacing=geometric,keep_optimizer=1"
 
 
 # ------------------------------------------------------------------------------------------------ auto
