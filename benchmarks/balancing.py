@@ -1,0 +1,221 @@
+"""Loss balancing (issue 6): the tables of the loss-weighting papers, vanilla vs lra / ntk / inverse-dirichlet /
+modified MLP, with time marching and causal training for Allen–Cahn and plain Burgers for reference.
+
+Prints a Markdown table per case (rel L2 mean ± std over seeds, mean wall time, paper value in brackets). Every
+finished run is appended to ``--jsonl`` at once, and runs already there (same case, row, seed and budget) are
+skipped, so an interrupted table resumes where it stopped.
+
+    python3 benchmarks/balancing.py --quick                            # Helmholtz, 1 seed, 1000 Adam steps
+    python3 benchmarks/balancing.py --cases helmholtz --seeds 0 --adam 5000 --jsonl balancing.jsonl
+    python3 benchmarks/balancing.py --seeds 0,1,2 --jsonl balancing.jsonl   # everything at the papers' budgets
+
+Rows (``--rows`` picks some): ``lra`` is the paper's formula (Wang, Teng, Perdikaris 2021, Alg. 1: λ̂ from the
+unweighted terms, α = 0.9 on the new estimate); ``lra-code`` is the authors' published code (λ̂ from the gradient of
+the weighted term, λ ← 0.9 λ + 0.1 λ̂), see ``pinnsight.remedies.weighting``. Differences from the papers: fixed
+collocation points (the papers draw a fresh batch of 128 points per term and step), no input normalisation,
+float32. Timings depend on the machine and its load: say which when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.remedies import segment_count  # noqa: E402
+from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
+from pinnsight.train import train  # noqa: E402
+
+LRA = "lra:alpha=0.9,every=10"  # the paper's formula and constants
+LRA_CODE = "lra:weighted=1,alpha=0.1,every=10"  # the authors' code
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    problem: str
+    params: dict[str, float]
+    model: tuple[str, dict[str, Any]]  # the "vanilla" network
+    rows: dict[str, tuple[tuple[str, dict[str, Any]] | None, str]]  # label -> (model override | None, '+'-specs)
+    paper: dict[str, float]  # label -> published rel L2
+    adam: int
+    lbfgs: int = 0
+    points: dict[str, int] = dataclasses.field(default_factory=dict)
+    source: str = ""
+
+
+def _mmlp(width: int, depth: int) -> tuple[str, dict[str, Any]]:
+    return ("modified-mlp", {"width": width, "depth": depth})
+
+
+CASES = {
+    # Wang, Teng, Perdikaris, SIAM J. Sci. Comput. 43 (2021), Table 2: 3 × 50, 40000 Adam steps.
+    "helmholtz": Case(
+        "helmholtz", {"a1": 1.0, "a2": 4.0}, ("mlp", {"width": 50, "depth": 3}),
+        rows={"vanilla": (None, ""), "lra": (None, LRA), "lra-code": (None, LRA_CODE),
+              "modified-mlp": (_mmlp(50, 3), ""), "lra+modified-mlp": (_mmlp(50, 3), LRA),
+              "lra-code+modified-mlp": (_mmlp(50, 3), LRA_CODE),
+              "ntk": (None, "ntk:every=1000"), "inverse-dirichlet": (None, "inverse-dirichlet")},
+        paper={"vanilla": 1.06e-1, "lra": 1.12e-2, "lra-code": 1.12e-2, "modified-mlp": 2.46e-2,
+               "lra+modified-mlp": 3.87e-3, "lra-code+modified-mlp": 3.87e-3},
+        adam=40000, source="Wang, Teng, Perdikaris 2021, Table 2",
+    ),
+    # same paper, Table 3: 5 × 50, 40000 Adam steps.
+    "klein-gordon": Case(
+        "klein-gordon", {}, ("mlp", {"width": 50, "depth": 5}),
+        rows={"vanilla": (None, ""), "lra": (None, LRA), "lra-code": (None, LRA_CODE),
+              "modified-mlp": (_mmlp(50, 5), ""), "lra+modified-mlp": (_mmlp(50, 5), LRA),
+              "lra-code+modified-mlp": (_mmlp(50, 5), LRA_CODE)},
+        paper={"vanilla": 1.79e-1, "lra": 1.06e-2, "lra-code": 1.06e-2, "modified-mlp": 1.97e-2,
+               "lra+modified-mlp": 2.81e-3, "lra-code+modified-mlp": 2.81e-3},
+        adam=40000, source="Wang, Teng, Perdikaris 2021, Table 3",
+    ),
+    # Wang, Yu, Perdikaris, J. Comput. Phys. 449 (2022), wave c = 2: fixed weights vs NTK weights. The network
+    # (3 × 500) is the layer list of a public copy of the authors' NTK notebooks, not checked against the paper.
+    "wave": Case(
+        "wave", {"c": 2.0}, ("mlp", {"width": 500, "depth": 3}),
+        rows={"vanilla": (None, ""), "ntk": (None, "ntk:every=1000,points=256,chunk=64")},
+        paper={"vanilla": 4.5e-1, "ntk": 1.7e-3}, adam=40000, source="Wang, Yu, Perdikaris 2022",
+    ),
+    # Allen–Cahn: plain PINN, time marching, causal training with a modified MLP on the exact periodic embedding
+    # (published values as quoted in issue 6: Wang, Sankaran, Perdikaris 2022 and the works they compare with).
+    "allen-cahn": Case(
+        "allen-cahn", {}, ("mlp", {"width": 128, "depth": 4}),
+        rows={"vanilla": (None, ""), "seq2seq": (None, "seq2seq:windows=10"),
+              "causal+modified-mlp": (("periodic", {"width": 128, "depth": 4, "net": "modified-mlp"}), "causal")},
+        paper={"vanilla": 4.98e-1, "seq2seq": 1.68e-2, "causal+modified-mlp": 1.39e-4},
+        adam=40000, source="Wang, Sankaran, Perdikaris 2022 (as quoted in issue 6)",
+    ),
+    # Raissi, Perdikaris, Karniadakis 2019: 8 hidden layers × 20, 10000 residual points, L-BFGS.
+    "burgers": Case(
+        "burgers", {}, ("mlp", {"width": 20, "depth": 8}),
+        rows={"vanilla": (None, ""), "lra-code": (None, LRA_CODE), "inverse-dirichlet": (None, "inverse-dirichlet")},
+        paper={"vanilla": 6.7e-4}, adam=5000, lbfgs=5000, points={"res": 10000},
+        source="Raissi, Perdikaris, Karniadakis 2019",
+    ),
+}
+
+QUICK = {"cases": ["helmholtz"], "seeds": [0], "adam": 1000, "lbfgs": 0}
+
+
+def budget(case: Case, args) -> tuple[int, int]:
+    """(Adam steps, L-BFGS steps) for ``case``: the command line's, else the case's paper budget."""
+    return (case.adam if args.adam is None else args.adam, case.lbfgs if args.lbfgs is None else args.lbfgs)
+
+
+def make_config(name: str, label: str, seed: int, args) -> TrainConfig:
+    case = CASES[name]
+    model, specs = case.rows[label]
+    model_name, model_options = model or case.model
+    base = TrainConfig(problem=case.problem, params=case.params, model=model_name, model_options=model_options,
+                       points=case.points, seed=seed, remedies=tuple(s for s in specs.split("+") if s),
+                       log_every=args.log_every, eval_every=args.log_every * 10)
+    adam, lbfgs = budget(case, args)
+    count = segment_count(base)  # time windows share the budget: every row trains for the same number of steps
+    phases = tuple(PhaseConfig(n, max(1, s // count)) for n, s in (("adam", adam), ("lbfgs", lbfgs)) if s)
+    return dataclasses.replace(base, phases=phases)
+
+
+def key(row: dict) -> tuple:
+    return row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"]
+
+
+def load(path: str | None) -> list[dict]:
+    """Rows already measured: one JSON object per line of ``path`` (missing file: none)."""
+    if not path or not Path(path).exists():
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def run(args) -> list[dict]:
+    rows = load(args.jsonl)
+    have = {key(r) for r in rows}
+    wanted = []
+    for name in args.cases:
+        case = CASES[name]
+        adam, lbfgs = budget(case, args)
+        for label in (r for r in case.rows if not args.rows or r in args.rows):
+            for seed in args.seeds:
+                wanted.append((name, label, seed, adam, lbfgs))
+    for name, label, seed, adam, lbfgs in wanted:
+        if (name, label, seed, adam, lbfgs) in have:
+            continue
+        config = make_config(name, label, seed, args)
+        t0 = time.perf_counter()
+        result = train(config, progress=False)
+        m = result.metrics
+        row = {"case": name, "row": label, "seed": seed, "adam": adam, "lbfgs": lbfgs,
+               "rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
+               "stop": m["stop_reason"], "model": config.model, "model_options": dict(config.model_options),
+               "remedies": list(config.remedies),
+               "final_weights": {k: v for k, v in result.history[-1].items() if k.endswith("_weight")}}
+        rows.append(row)
+        if args.jsonl:
+            with open(args.jsonl, "a") as f:
+                f.write(json.dumps(row) + "\n")
+        print(f"  {name:13s} {label:22s} seed {seed}: rel L2 {row['rel_l2']:.3e}  {row['wall_s']:.1f} s",
+              file=sys.stderr, flush=True)
+    return [r for r in rows if key(r) in set(wanted)]
+
+
+def markdown(rows: list[dict]) -> str:
+    out = []
+    for name in dict.fromkeys(r["case"] for r in rows):
+        case = CASES[name]
+        mine = [r for r in rows if r["case"] == name]
+        adam, lbfgs = mine[0]["adam"], mine[0]["lbfgs"]
+        seeds = sorted({r["seed"] for r in mine})
+        model, opts = case.model
+        out += [f"**{name}** {' '.join(f'{k}={v:g}' for k, v in case.params.items())} — {model} "
+                f"{opts.get('depth')} × {opts.get('width')}, Adam {adam}" + (f" + L-BFGS {lbfgs}" if lbfgs else "")
+                + f" steps, seeds {', '.join(map(str, seeds))}; paper: {case.source}", "",
+                "| row | rel L2 | wall s | paper |", "|---|---|---|---|"]
+        for label in dict.fromkeys(r["row"] for r in mine):
+            errs = [r["rel_l2"] for r in mine if r["row"] == label]
+            spread = f" ± {statistics.stdev(errs):.1e}" if len(errs) > 1 else ""
+            wall = statistics.mean(r["wall_s"] for r in mine if r["row"] == label)
+            paper = f"{case.paper[label]:.2e}" if label in case.paper else ""
+            out.append(f"| {label} | {statistics.mean(errs):.2e}{spread} | {wall:.0f} | {paper} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
+    p.add_argument("--rows", default="", help="comma list of row labels (default: each case's rows)")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--adam", type=int, default=None, help="Adam steps for every case (default: the paper's)")
+    p.add_argument("--lbfgs", type=int, default=None, help="L-BFGS steps for every case (default: the paper's)")
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--quick", action="store_true", help=f"small smoke configuration: {QUICK}")
+    p.add_argument("--jsonl", default=None, help="append each finished run here; runs already there are skipped")
+    args = p.parse_args(argv)
+    args.cases = [c for c in args.cases.split(",") if c]
+    args.rows = [r for r in args.rows.split(",") if r]
+    args.seeds = [int(s) for s in args.seeds.split(",") if s]
+    if args.quick:
+        args.cases, args.seeds, args.adam, args.lbfgs = QUICK["cases"], QUICK["seeds"], QUICK["adam"], QUICK["lbfgs"]
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        p.error(f"unknown case {unknown[0]!r} (known: {', '.join(CASES)})")
+    known = {r for c in args.cases for r in CASES[c].rows}
+    bad = [r for r in args.rows if r not in known]
+    if bad:
+        p.error(f"unknown row {bad[0]!r} (rows of these cases: {', '.join(sorted(known))})")
+    t0 = time.perf_counter()
+    rows = run(args)
+    print(markdown(rows))
+    print(f"(total {time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
