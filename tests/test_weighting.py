@@ -21,12 +21,11 @@ from pinnsight.remedies.weighting import (
     ema,
     inverse_dirichlet_estimates,
     lra_estimates,
-    make_gradient_stats,
     make_ntk_traces,
     ntk_weights,
     subsample_rows,
 )
-from pinnsight.train import TrainingState, initial_state
+from pinnsight.train import initial_state
 
 
 HZ = {"res": 20, "bc": 10}  # the tiny Helmholtz batch

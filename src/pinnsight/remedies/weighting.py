@@ -10,7 +10,12 @@ squares of ``losses.pointwise_residuals``, also when an in-loss transform such a
   *new* estimate and the gradients are those of the unweighted terms. The authors' code and later codes (jaxpi)
   differ — gradient-norm ratios, λ̂ from the weighted loss, or the moving average the other way round. The res
   weight is never changed; if it is not 1 the numerator uses the weighted residual, w_res · max|∇θ L_res|, which
-  is the paper's formula for w_res = 1.
+  is the paper's formula for w_res = 1. ``weighted=1`` follows the authors' code (GradientPathologiesPINNs)
+  instead: λ̂_i = max|∇θ L_res| / mean|∇θ (λ_i L_i)| with the current λ_i, to be used with ``alpha=0.1`` (their
+  λ ← 0.9 λ + 0.1 λ̂); its fixed point is λ_i² = the paper's ratio. Measured on Helmholtz with fixed collocation
+  points (tests/test_weighting.py, docs/benchmarks.md): as the boundary term is fitted, mean|∇θ L_bc| shrinks, so
+  the paper's λ̂ grows without bound (λ_bc > 1e7 within a few hundred steps) and training stalls at rel L2 ≈ 1;
+  the code's form settles at λ_bc ≈ 20–1000 and trains.
 - ``ntk`` (Wang, Yu, Perdikaris, J. Comput. Phys. 449 (2022), Alg. 1): λ_j = Tr(K) / Tr(K_jj) for every
   term j including ``res``, with K_jj = J_j J_jᵀ the empirical NTK block of term j (J_j the Jacobian of its
   residual entries in θ) and Tr(K) = Σ_j Tr(K_jj). K is never formed: Tr(J_j J_jᵀ) = Σ_p ‖∂r_p/∂θ‖², from per-row
@@ -29,8 +34,9 @@ squares of ``losses.pointwise_residuals``, also when an in-loss transform such a
 Every ``every`` steps of a segment, the host calls one jitted statistics function per remedy (built once from the
 RemedySetup; its arguments are the parameters, batch, coefficients and a key, so it is never retraced) and reads
 a few floats; the gradient statistics are ``diagnostics.gradients.make_gradient_statistics`` (one batched reverse
-pass over the dict of unweighted terms). Updates happen at chunk boundaries only (``log_every`` steps of Adam per jitted call): with
-``every`` below ``log_every`` the weights change once per chunk; use ``--log-every`` to update more often.
+pass over the dict of unweighted terms). Updates happen at chunk boundaries only (``log_every`` Adam steps per
+jitted call): with ``every`` below ``log_every`` the weights change once per chunk; use ``--log-every`` to update
+more often (the paper's k = 10 needs ``--log-every 10``).
 Weights live in the training state as arrays, so new weights never retrace the training step.
 By default (``during=adam``) the weights change only during Adam and are held fixed in L-BFGS and the other
 quasi-Newton / Gauss–Newton phases, whose curvature memory a new objective would invalidate (``during=all``
