@@ -174,9 +174,10 @@ def check_targets_fixed(config: FamilyConfig) -> None:
         return
     key = jax.random.PRNGKey(3)
     for name, (lo, hi) in config.ranges.items():
-        rows = [sample_batch(config.base_problem(**{name: v}), key, {"res": 1, **counts}, dtype) for v in (lo, hi)]
+        values = (lo, lo + 0.3183 * (hi - lo), 0.5 * (lo + hi), hi)  # ends, centre and an irrational-ish point
+        rows = [sample_batch(config.base_problem(**{name: v}), key, {"res": 1, **counts}, dtype) for v in values]
         for con in counts:
-            if not np.allclose(np.asarray(rows[0][con]), np.asarray(rows[1][con]), rtol=1e-10, atol=1e-10):
+            if not all(np.allclose(np.asarray(rows[0][con]), np.asarray(r[con]), rtol=1e-10, atol=1e-10) for r in rows):
                 raise PinnsightError(
                     f"train-family: {name} changes the {con!r} constraint data of {config.problem}; a family may only "
                     f"vary coefficients of the PDE residual (train one value with `pinnsight train`, or fix {name})"
