@@ -191,6 +191,8 @@ def test_stall_on_flat_histories_only():
     assert stall(falling, 0.9) is None
     assert stall(flat, 1e-3) is None  # flat but solved
     assert stall(flat[:8], 0.9) is None  # too short to tell
+    assert S.still_improving(falling, 0.9).name == "still-improving"  # unsolved, but not stalled
+    assert S.still_improving(flat, 0.9) is None and S.still_improving(falling, 1e-3) is None
 
 
 def test_unbalanced_terms_and_conditioning_growth():

@@ -47,6 +47,7 @@ from .signatures import (
     ntk_spread,
     spectral_split,
     stall,
+    still_improving,
     suggest,
     unbalanced_terms,
 )
@@ -58,6 +59,6 @@ __all__ = [
     "conditioning_growth", "diagnose", "diagnose_run", "error_grows_in_time", "from_result", "full_ntk",
     "gradient_statistics", "high_frequency_error", "imbalance", "late_time_residual", "load_run_data",
     "loss_low_error_high", "make_context", "make_gradient_statistics", "make_jacobians", "make_traces", "ntk_blocks",
-    "ntk_spectra", "ntk_spread", "plot_spectra", "scaled_jacobian", "spectral_split", "spectrum", "stall", "subsample",
-    "suggest", "unbalanced_terms", "write_diagnosis",
+    "ntk_spectra", "ntk_spread", "plot_spectra", "scaled_jacobian", "spectral_split", "spectrum", "stall",
+    "still_improving", "subsample", "suggest", "unbalanced_terms", "write_diagnosis",
 ]

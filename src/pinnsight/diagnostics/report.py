@@ -217,6 +217,9 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
         found.append(S.conditioning_growth(name, small, target, sp["small"], sp["target"],
                                            cond_small=gn["small"], cond_target=gn["target"]))
     figures["spectra"] = spectra
+    found = [f for f in found if f is not None]
+    if losses_ok and not found:  # nothing explains a high error: was the budget the limit?
+        found.append(S.still_improving(losses_ok, rel_l2))
     findings = S.with_suggestions([f for f in found if f is not None], ctx)
     return Diagnosis(findings, evidence, figures, ctx)
 
@@ -364,8 +367,13 @@ def report_markdown(diag: Diagnosis, data: RunData, figs: Mapping[str, str]) -> 
     lines = [f"# Diagnosis: {c.problem} ({coef})", "",
              f"rel L2 error {ev['rel_l2']:.3e}; model {c.model} {dict(c.model_options)}; "
              f"{data.metrics.get('steps', '?')} steps; remedies: {', '.join(c.remedies) or 'none'}.", ""]
-    if any("segment" in str(s) or s.startswith("seq2seq") for s in c.remedies):
+    from ..remedies import parse_spec
+
+    used = {parse_spec(s)[0] for s in c.remedies}
+    if "seq2seq" in used:
         lines += ["Note: this run used time windows; the parameters diagnosed are the last window's network.", ""]
+    if used & {"rad", "rar", "adaptive-sampling"}:
+        lines += ["Note: this run resampled its collocation points; 'training points' below are its initial draw.", ""]
     lines += ["## Findings", ""]
     if not diag.findings:
         lines += ["No failure signature detected.", ""]

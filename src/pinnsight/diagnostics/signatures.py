@@ -236,6 +236,21 @@ def stall(losses: Sequence[float], rel_l2: float, *, part: float = 0.3, decades:
     )
 
 
+def still_improving(losses: Sequence[float], rel_l2: float, *, part: float = 0.3, decades: float = 0.1,
+                    error_tol: float = 0.1) -> Finding | None:
+    """Unsolved but still improving: rel L2 > ``error_tol`` while the loss fell by ≥ ``decades`` decades over the
+    last ``part`` of the history (the complement of ``stall``): the budget, not a failure mode, may be the limit."""
+    fell = flatness(losses, part)
+    if math.isnan(fell) or not (rel_l2 > error_tol and fell >= decades):
+        return None
+    return Finding(
+        "still-improving", "info",
+        f"The error is still high (rel L2 {rel_l2:.3g}) but the loss fell by {fell:.2f} decades over the last "
+        f"{100 * part:.0f} % of the history: training had not converged; a longer run may help.",
+        {"decades_fallen": fell, "window": part, "rel_l2": rel_l2},
+    )
+
+
 def unbalanced_terms(norms: Mapping[str, float], *, ratio: float = 100.0) -> Finding | None:
     """Loss terms out of balance: the largest per-term gradient norm ‖∇θ L_i‖ is ≥ ``ratio`` × the smallest
     (Wang, Teng & Perdikaris 2021, Sec. 2.3: the small term is barely trained)."""
@@ -379,6 +394,8 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
             out.append(_sug(ctx, "causal weighting over time slices", "causal"))
         if "rad" in ctx.available:
             out.append(_sug(ctx, "resample collocation points where the residual is large", f"rad:every={every}"))
+    elif finding.name == "still-improving":
+        out.append(_sug(ctx, "train longer (twice the Adam steps)", None, ("--steps", str(2 * ctx.adam_steps))))
     elif finding.name == "high-frequency-error":
         sigma = max(1.0, float(finding.evidence.get("sigma", 1.0)))
         out.append(_sug(ctx, "random Fourier features let an MLP fit fine scales (Wang, Wang & Perdikaris 2021)",
