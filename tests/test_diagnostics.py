@@ -258,6 +258,11 @@ def test_auto_choice_on_constructed_findings():
     with_lra = _ctx({"curriculum", "lra"})
     c = choose(_with(with_lra, unbalanced_terms({"res": 1e4, "ic": 1.0, "bc": 50.0})))
     assert c.specs == ("lra",) and c.weights == {}
+    # a dominant residual next to conditioning growth: the curriculum treats it, no weighting is stacked on top
+    c = choose(_with(with_lra, conditioning_growth("beta", 1.0, 30.0, 0.7, 200.0),
+                     unbalanced_terms({"res": 1e4, "ic": 1.0, "bc": 50.0})))
+    assert [s.split(":")[0] for s in c.specs] == ["curriculum"] and c.weights == {}
+    assert c.reasons[-1]["finding"] == "unbalanced-terms" and c.reasons[-1]["choice"] == "none"
     # loss low, error high: resampling first; the same remedy asked twice is chosen once
     c = choose(_with(ctx, loss_low_error_high(1.0, 1e-6, 0.9), stall([0.3] * 60, 0.9)))
     assert [s.split(":")[0] for s in c.specs] == ["rad", "curriculum"]

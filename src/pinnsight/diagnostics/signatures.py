@@ -282,9 +282,9 @@ def conditioning_growth(coef: str, small: float, target: float, spread_small: fl
     is ≥ ``spread`` at the target coefficient and ≥ ``growth`` × its value at the small coefficient. The
     Gauss–Newton condition numbers are reported as evidence (at initialisation they sit at the numerical-rank
     cutoff and barely move with the coefficient; see ``ntk``). Calibration (convection, 4 × 50 tanh MLP at
-    initialisation, 256 residual + 64 + 64 constraint points, float64): spread 0.7 at β = 1, 6.8 at β = 5, 178–242 at
-    β = 30, 675 at β = 50; reaction ρ = 10: 1.5e3; the vanilla failures of Krishnapriyan et al. (2021) start near
-    β ≈ 20 (spread ≈ 80)."""
+    initialisation, 256 residual + 64 + 64 constraint points, float64; ``benchmarks/ntk_spread.py``): spread 0.7 at
+    β = 1, 6.8 at β = 5, 27 at β = 10, 107 at β = 20, 242 at β = 30, 675 at β = 50 (≈ β²); reaction ρ = 5: 370,
+    ρ = 10: 1.5e3. The vanilla failures of Krishnapriyan et al. (2021) start between β = 10 and 20."""
     g = spread_target / spread_small if spread_small > 0 else math.inf
     if not (spread_target >= spread and g >= growth):
         return None
