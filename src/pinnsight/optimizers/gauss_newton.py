@@ -182,10 +182,17 @@ def _checked_init(init, res, objective, unravel):
     return checked
 
 
-def check_objective(state: LMState) -> None:
+def objective_check(name: str) -> Callable:
     """Host check after ``init``: a NaN start value marks an objective that is not ‖r‖²."""
-    if not bool(jnp.isfinite(state.value)):
-        raise PinnsightError(
-            "gauss-newton: the starting loss is not finite or is not the weighted sum of squared residuals (a remedy "
-            "such as causal weighting changes the loss): use lbfgs, bfgs, ssbroyden or newton-cg with it"
-        )
+
+    def check(state) -> None:
+        if not bool(jnp.isfinite(state.value)):
+            raise PinnsightError(
+                f"{name}: the starting loss is not finite or is not the weighted sum of squared residuals (a remedy "
+                "such as causal weighting changes the loss): use lbfgs, bfgs, ssbroyden or newton-cg with it"
+            )
+
+    return check
+
+
+check_objective = objective_check("gauss-newton")
