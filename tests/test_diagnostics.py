@@ -201,6 +201,9 @@ def test_unbalanced_terms_and_conditioning_growth():
     assert unbalanced_terms({"res": 1.0, "ic": 0.5, "bc": 2.0}) is None
     assert unbalanced_terms({"res": 120.0, "ic": 0.05}, rel_l2=1e-3) is None  # solved: the imbalance did no harm
     assert unbalanced_terms({"res": 40.0, "ic": 1.0}, rel_l2=0.5).severity == "warning"
+    # a small gradient from a term that is already met is not starvation: ic (loss 1e-5) is left out
+    assert unbalanced_terms({"res": 40.0, "ic": 1.0}, 0.5, {"res": 1.0, "ic": 1e-5}) is None
+    assert unbalanced_terms({"res": 40.0, "ic": 1.0}, 0.5, {"res": 1.0, "ic": 0.2}) is not None
     spectra_small = {"res": np.array([10.0, 1.0]), "ic": np.array([20.0, 2.0]), "bc": np.array([30.0]),
                      "all": np.array([40.0])}
     spectra_big = {**spectra_small, "res": np.array([9000.0, 1.0])}

@@ -184,7 +184,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
         found.append(S.stall(losses_ok, rel_l2))
         found.append(S.loss_low_error_high(losses_ok[0], losses_ok[-1], rel_l2,
                                            fresh_residual=fresh_terms["res"], train_residual=train_terms["res"]))
-    found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2))
+    found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2, train_terms))
 
     # empirical NTK on a subsample at the trained parameters
     sizes = {"res": ntk_points, **{c.name: constraint_points for c in problem.constraints}}
