@@ -13,6 +13,8 @@ import platform
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -67,13 +69,44 @@ def environment() -> dict[str, Any]:
     }
 
 
-def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None) -> Path:
-    """Write the run directory for ``result`` at ``out`` atomically; never touches an existing run."""
+@contextmanager
+def new_run_dir(out: Path) -> Iterator[Path]:
+    """Atomic creation of the run directory ``out``: yields a temporary directory beside it, renamed to ``out``
+    when the block succeeds and removed when it fails, so a run directory is either complete or absent. ``out``
+    must be new or an empty directory (``check_new_run_dir``)."""
     out = Path(out)
     check_new_run_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
+        yield tmp
+        if out.is_dir():
+            out.rmdir()  # empty (checked above)
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_run_files(run_dir: Path, required: tuple[str, ...] = RUN_FILES) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(config.json, metrics.json)`` of a run directory holding ``required``; PinnsightError otherwise."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise PinnsightError(f"{run_dir} is not a run directory (no such directory)")
+    missing = [f for f in required if not (run_dir / f).is_file()]
+    if missing:
+        raise PinnsightError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)})")
+    try:
+        recorded = json.loads((run_dir / "config.json").read_text())
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError) as e:
+        raise PinnsightError(f"{run_dir}: unreadable run files ({e.__class__.__name__}: {e})") from None
+    return recorded, metrics
+
+
+def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None) -> Path:
+    """Write the run directory for ``result`` at ``out`` atomically; never touches an existing run."""
+    with new_run_dir(out) as tmp:
         config = {
             "config": result.config.to_dict(),
             "seed": result.config.seed,
@@ -103,13 +136,7 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None)
             from .remedies.figures import write_remedy_figures
 
             write_remedy_figures(result, tmp)
-        if out.is_dir():
-            out.rmdir()  # empty (checked above)
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -153,16 +180,7 @@ def _number(v: str):
 def load_run(run_dir: Path) -> tuple[TrainConfig, Any, dict[str, Any]]:
     """``(config, model, metrics)`` of a finished run; PinnsightError if the directory is not a readable run."""
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise PinnsightError(f"{run_dir} is not a run directory (no such directory)")
-    missing = [f for f in RUN_FILES if not (run_dir / f).is_file()]
-    if missing:
-        raise PinnsightError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)})")
-    try:
-        recorded = json.loads((run_dir / "config.json").read_text())
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError) as e:
-        raise PinnsightError(f"{run_dir}: unreadable run files ({e.__class__.__name__}: {e})") from None
+    recorded, metrics = read_run_files(run_dir)
     if not isinstance(recorded, dict) or "config" not in recorded:
         raise PinnsightError(f"{run_dir}/config.json has no 'config' entry")
     config = TrainConfig.from_dict(recorded["config"])

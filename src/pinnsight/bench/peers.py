@@ -15,14 +15,10 @@ the run's ``metrics.json`` under ``deviations``.
 from __future__ import annotations
 
 import contextlib
-import csv
 import importlib.util
 import io
-import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -83,7 +79,7 @@ def train_deepxde(config, out: Path, extra: dict[str, Any], threads: int | None 
     from importlib import metadata
 
     from ..problems.failure_modes import INITIAL_CONDITIONS
-    from ..runs import check_new_run_dir, environment
+    from ..runs import _write_history, _write_json, environment, new_run_dir
 
     t_start = time.perf_counter()
     if threads:
@@ -186,21 +182,8 @@ def train_deepxde(config, out: Path, extra: dict[str, Any], threads: int | None 
                "phases": phases, "engine": "deepxde", "deviations": deviations}
     recorded = {"config": config.to_dict(), "seed": config.seed, "engine": "deepxde", **env, **extra}
 
-    out = Path(out)
-    check_new_run_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        (tmp / "config.json").write_text(json.dumps(recorded, indent=2) + "\n")
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        with (tmp / "history.csv").open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=["step", "phase", "wall_s", "loss", "rel_l2"])
-            writer.writeheader()
-            writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in history)
+    with new_run_dir(out) as tmp:
+        _write_json(tmp / "config.json", recorded)
+        _write_json(tmp / "metrics.json", metrics)
+        _write_history(tmp / "history.csv", history)
         np.savez_compressed(tmp / "prediction.npz", prediction=prediction, reference=reference.values)
-        if out.is_dir():
-            out.rmdir()
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

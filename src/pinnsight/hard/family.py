@@ -14,11 +14,9 @@ targets are sampled once, at the family's centre, so a parameter that changes in
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import itertools
 import json
-import math
 import time
 import warnings
 from collections.abc import Mapping
@@ -338,43 +336,22 @@ def train_family(config: FamilyConfig, *, echo=None) -> FamilyResult:
 def write_family_run(out: Path, result: FamilyResult) -> Path:
     """Write ``out`` atomically (temp dir + rename): config.json (kind, family config, environment),
     metrics.json, history.csv, params.eqx."""
-    import os
-    import shutil
-    import tempfile
+    from ..runs import _write_history, _write_json, environment, new_run_dir
 
-    from ..runs import _write_history, _write_json, check_new_run_dir, environment
-
-    out = Path(out)
-    check_new_run_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with new_run_dir(out) as tmp:
         _write_json(tmp / "config.json", {"kind": KIND, "family": result.config.to_dict(), **environment()})
         _write_json(tmp / "metrics.json", result.metrics)
         _write_history(tmp / "history.csv", result.history)
         eqx.tree_serialise_leaves(tmp / "params.eqx", result.model)
-        if out.is_dir():
-            out.rmdir()
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out)
 
 
 def load_family_run(run_dir: Path) -> tuple[FamilyConfig, Any, dict[str, Any]]:
     """``(config, model, metrics)`` of a family run directory; PinnsightError when it is not one."""
+    from ..runs import read_run_files
+
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise PinnsightError(f"{run_dir} is not a run directory (no such directory)")
-    missing = [f for f in FAMILY_FILES if not (run_dir / f).is_file()]
-    if missing:
-        raise PinnsightError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)})")
-    try:
-        recorded = json.loads((run_dir / "config.json").read_text())
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError) as e:
-        raise PinnsightError(f"{run_dir}: unreadable run files ({e.__class__.__name__}: {e})") from None
+    recorded, metrics = read_run_files(run_dir, FAMILY_FILES)
     if not isinstance(recorded, dict) or recorded.get("kind") != KIND:
         raise PinnsightError(f"{run_dir} is not a hard-constraint family run (config.json kind != {KIND!r})")
     config = FamilyConfig.from_dict(recorded["family"])
