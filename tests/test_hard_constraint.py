@@ -18,9 +18,18 @@ from pinnsight.models import make_model
 from pinnsight.models.hard_constraint import with_basis
 from pinnsight.problems import make_problem
 
-jax.config.update("jax_enable_x64", True)
 F64 = jnp.float64
 KEY = jax.random.PRNGKey(0)
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    """float64 for these tests; the flag is put back so later test files see what they expect (a module-level
+    switch would leak into every file collected after this one)."""
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)
 
 
 def _tiny_model(problem, **options):

@@ -43,6 +43,20 @@ def test_same_seed_same_numbers_other_seed_differs():
     assert loss(a)[:3] != loss(c)[:3]
 
 
+def test_float32_numbers_do_not_depend_on_an_earlier_float64_run():
+    """A float64 run switches JAX's 64-bit mode on for the process; a float32 run after it must still give the
+    numbers it gives in a fresh process (it once did not: weak-typed constants became float64)."""
+    before = jax.config.jax_enable_x64
+    a = ps.train(_cfg(adam=100, seed=3), progress=False)
+    try:
+        jax.config.update("jax_enable_x64", True)
+        b = ps.train(_cfg(adam=100, seed=3), progress=False)
+    finally:
+        jax.config.update("jax_enable_x64", before)
+    assert [r["loss"] for r in a.history] == [r["loss"] for r in b.history]
+    assert a.metrics["rel_l2"] == b.metrics["rel_l2"] and b.metrics["dtype"] == "float32"
+
+
 def test_jitted_steps_do_not_retrace_per_chunk(monkeypatch):
     """Trace count of the residual is the same for 2 and 8 chunks per phase: compilation is per run, not per step."""
     traces = {"n": 0}

@@ -238,7 +238,17 @@ def initial_state(config: TrainConfig, problem: Problem):
 
 
 def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
-    """Train a PINN as ``config`` says; returns the model, history and metrics (nothing is written)."""
+    """Train a PINN as ``config`` says; returns the model, history and metrics (nothing is written).
+
+    A float32 run computes in JAX's 32-bit mode even when an earlier float64 run in the same process switched
+    64-bit mode on (``dtype_for``), so the same seed gives the same numbers whatever ran before."""
+    if config.x64:
+        return _train(config, progress)
+    with jax.enable_x64(False):
+        return _train(config, progress)
+
+
+def _train(config: TrainConfig, progress: bool | None) -> RunResult:
     t_start = time.perf_counter()
     enable_compilation_cache()
     auto = {}

@@ -251,6 +251,13 @@ class FamilyResult:
 def train_family(config: FamilyConfig, *, echo=None) -> FamilyResult:
     """Adam on the family loss (``make_family_loss``) in jitted ``lax.scan`` chunks of ``log_every`` steps;
     rel L2 at the validation values after every chunk."""
+    if config.x64:  # a float32 family computes in 32-bit mode whatever ran before (as ``pinnsight.train``)
+        return _train_family(config, echo)
+    with jax.enable_x64(False):
+        return _train_family(config, echo)
+
+
+def _train_family(config: FamilyConfig, echo) -> FamilyResult:
     t0 = time.perf_counter()
     from ..train import enable_compilation_cache
 
