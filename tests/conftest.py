@@ -12,3 +12,13 @@ def _private_reference_cache(tmp_path_factory):
     mp.setenv("PINNSIGHT_CACHE", str(tmp_path_factory.mktemp("reference-cache")))
     yield
     mp.undo()
+
+
+@pytest.fixture
+def x64():
+    """float64 for a test (files opt in with ``pytestmark = pytest.mark.usefixtures("x64")``); the flag is put
+    back afterwards, so later test files see what they expect."""
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)

@@ -30,13 +30,7 @@ from pinnsight.sampling import sample_batch
 from pinnsight.train import initial_state, train
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    """float64 for these tests; the flag is put back so later test files see what they expect."""
-    before = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", before)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (fixture in conftest.py)
 
 
 def linear_model(problem, K, M=1, preconditioned="false", lam=1.0):

@@ -22,14 +22,7 @@ F64 = jnp.float64
 KEY = jax.random.PRNGKey(0)
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    """float64 for these tests; the flag is put back so later test files see what they expect (a module-level
-    switch would leak into every file collected after this one)."""
-    before = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", before)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (fixture in conftest.py)
 
 
 def _tiny_model(problem, **options):

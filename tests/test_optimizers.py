@@ -41,13 +41,7 @@ def run_method(method, x0, options, iters=500):
 X0_ROSEN = (-1.2, 1.0)
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    """float64 for these tests; the flag is put back so later test files see what they expect."""
-    before = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", before)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (fixture in conftest.py)
 
 
 # ------------------------------------------------------------------------------------- quasi-Newton
