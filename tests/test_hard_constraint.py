@@ -169,6 +169,42 @@ def test_convection_in_a_fourier_basis_is_recovered_to_1e8(beta):
     assert np.linalg.norm(pred - ref.values) / np.linalg.norm(ref.values) < 1e-8
 
 
+# ------------------------------------------------------------------------------------------- tensor basis
+def test_tensor_basis_is_the_outer_product_of_its_factors():
+    problem = make_problem("convection", beta=3.0)
+    model = _tiny_model(problem, separable=True, factors="3/5", embed="fourier", frequencies=4)
+    basis = model.basis
+    z = jnp.array([1.3, 0.4], F64)
+    gx, gt = basis.factor(0, z[0:1]), basis.factor(1, z[1:2])
+    assert gx.shape == (3,) and gt.shape == (5,) and model.n_basis == 15
+    np.testing.assert_allclose(basis(z), np.outer(gx, gt).ravel(), rtol=1e-14)
+    # the x factor sees only the exact periodic embedding: φ(x + 2π, t) = φ(x, t)
+    np.testing.assert_allclose(basis(z + jnp.array([2 * jnp.pi, 0.0])), basis(z), atol=1e-12)
+
+
+def test_tensor_basis_with_skip_spans_the_fourier_tensor_basis():
+    """With ``skip=1`` each factor keeps [1, embedding]: {1, cos x, sin x} ⊗ {1, t, cos kπt, sin kπt}_{k ≤ 24}
+    contains sin(x − βt) to ≈ 1e-12, so the untrained layer already solves convection β = 37."""
+    problem = make_problem("convection", beta=37.0)
+    model = make_model("hard-constraint", 2, key=KEY, dtype=F64, problem=problem, separable=True, skip=True,
+                       factors="2/4", width=8, depth=1, embed="fourier", frequencies=24, points=600, ridge=1e-14)
+    assert model.n_basis == (1 + 2 + 2) * (1 + 1 + 48 + 4)
+    ref = problem.reference_solution()
+    pred = np.asarray(eqx.filter_jit(lambda m, x: jax.vmap(m)(x))(model, jnp.asarray(ref.points(), F64))).reshape(ref.values.shape)
+    assert np.linalg.norm(pred - ref.values) / np.linalg.norm(ref.values) < 1e-6
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"separable": True, "factors": "3"}, "factors='3' must be 2 positive integers"),
+    ({"separable": True, "factors": "3/x"}, "must be 2 positive integers"),
+    ({"separable": True, "embed": "none"}, "separable=1 needs embed"),
+    ({"separable": "maybe"}, "separable='maybe' is not a valid bool"),
+])
+def test_tensor_basis_bad_options(options, message):
+    with pytest.raises(PinnsightError, match=message):
+        _tiny_model(make_problem("convection"), **options)
+
+
 # --------------------------------------------------------------------------------------------- input checks
 @pytest.mark.parametrize("name", ["reaction", "burgers", "klein-gordon"])
 def test_nonlinear_problems_are_refused(name):

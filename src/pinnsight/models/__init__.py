@@ -57,13 +57,25 @@ def resolve_model_options(name: str, options: Mapping[str, Any] | None = None) -
             raise PinnsightError(f"model {name}: unknown option {key!r} (options: {', '.join(spec.options)})")
         kind = spec.options[key]
         try:
-            value = kind(raw)
+            value = _parse_flag(raw) if kind is bool else kind(raw)
         except (TypeError, ValueError):
             raise PinnsightError(f"model {name}: {key}={raw!r} is not a valid {kind.__name__}") from None
         if kind in (int, float) and value <= 0:
             raise PinnsightError(f"model {name}: {key}={raw!r} must be positive")
         resolved[key] = value
     return resolved
+
+
+def _parse_flag(raw: Any) -> bool:
+    """An on/off model option: ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (or a bool)."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=None, **options: Any):

@@ -97,6 +97,60 @@ class BasisNet(eqx.Module):
         return self.weights[-1] @ z + self.biases[-1]
 
 
+class TensorBasis(eqx.Module):
+    """Tensor-product basis φ_{j₁…j_d}(z) = Π_i g^{(i)}_{j_i}(z_i): one small tanh ``BasisNet`` per coordinate, each
+    behind its own one-coordinate ``BoxEmbedding`` (a separable basis, as in spectral methods and separable PINNs,
+    Cho et al. 2023). Sums of its products represent non-separable solutions, e.g. sin(x − βt) = sin x cos βt −
+    cos x sin βt. With ``skip``, each factor also keeps [1, embedding(zᵢ)] next to its learned functions, so the
+    fixed Fourier tensor basis is a sub-span of the learned one."""
+
+    factors: tuple[BasisNet, ...]
+    skip: bool = eqx.field(static=True)
+
+    def factor(self, i: int, zi: jax.Array) -> jax.Array:
+        net = self.factors[i]
+        g = net(zi)
+        if self.skip:
+            g = jnp.concatenate([jnp.ones((1,), g.dtype), net.embedding(zi), g])
+        return g
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        out = self.factor(0, z[0:1])
+        for i in range(1, len(self.factors)):
+            out = (out[:, None] * self.factor(i, z[i : i + 1])[None, :]).reshape(-1)
+        return out
+
+
+def coordinate_embedding(problem, i: int, harmonics: int, frequencies: int) -> BoxEmbedding:
+    """``BoxEmbedding`` of coordinate ``i`` alone (input ``z[i:i+1]``)."""
+    lo, hi = (float(v) for v in problem.bounds[i])
+    periodic = problem.coords[i] in problem.periodic
+    return BoxEmbedding((0,) if periodic else (), (hi - lo,) if periodic else (), (lo,), (hi - lo,), harmonics,
+                        frequencies)
+
+
+def tensor_basis(problem, factors: tuple[int, ...], width: int, depth: int, *, key, dtype, harmonics: int,
+                 frequencies: int, skip: bool) -> TensorBasis:
+    keys = jax.random.split(key, problem.dim)
+    nets = tuple(BasisNet(1, n, width, depth, key=k, dtype=dtype,
+                          embedding=coordinate_embedding(problem, i, harmonics, frequencies))
+                 for i, (n, k) in enumerate(zip(factors, keys)))
+    return TensorBasis(nets, bool(skip))
+
+
+def parse_factors(text: str, basis: int, dim: int) -> tuple[int, ...]:
+    """``"4/32"`` → (4, 32), one count per coordinate; empty → each ⌈basis^(1/dim)⌉."""
+    if not str(text):
+        return (max(1, math.ceil(basis ** (1.0 / dim) - 1e-9)),) * dim
+    try:
+        out = tuple(int(v) for v in str(text).split("/"))
+    except ValueError:
+        out = ()
+    if len(out) != dim or min(out) < 1:
+        raise PinnsightError(f"model hard-constraint: factors={text!r} must be {dim} positive integers joined by '/'")
+    return out
+
+
 class HardConstraint(eqx.Module):
     """u = Σ c_j φ_j with c from the regularised least-squares fit of the PDE and constraint rows."""
 
@@ -220,12 +274,15 @@ def require_linear(problem, dtype) -> None:
 def hard_constraint_model(
     in_size: int, *, key: jax.Array, dtype=None, basis: int, width: int, depth: int, points: int,
     ridge: float, harmonics: int, embed: str, frequencies: int, bc_weight: float, points_seed: int, problem=None,
+    separable: bool = False, factors: str = "", skip: bool = False,
 ) -> HardConstraint:
     """``basis`` functions from a ``depth`` × ``width`` tanh MLP behind ``BoxEmbedding`` (``embed=periodic``: exact
     periodic embedding of the periodic coordinates, the others rescaled to [−1, 1]; ``embed=fourier``: also a
     Fourier ladder of ``frequencies`` harmonics on the non-periodic coordinates; ``none``: raw input), solved at ``points`` residual points plus each
     constraint's own count (uniform, drawn from ``points_seed``: part of the model, not of the run's seed),
-    constraint rows weighted ``bc_weight``, ridge γ = ``ridge``."""
+    constraint rows weighted ``bc_weight``, ridge γ = ``ridge``. ``separable=1``: a ``TensorBasis`` instead, one
+    ``depth`` × ``width`` net per coordinate with ``factors`` functions each (``"4/32"``; default ⌈basis^(1/d)⌉),
+    ``skip=1`` keeping each coordinate's embedding features in its factor (``embed`` must not be ``none``)."""
     if problem is None:
         raise PinnsightError("model hard-constraint needs the problem (build it with make_model(..., problem=...))")
     if embed not in EMBEDDINGS:
@@ -240,7 +297,13 @@ def hard_constraint_model(
             tuple(float(lo) for lo, _ in problem.bounds), tuple(float(hi - lo) for lo, hi in problem.bounds),
             harmonics, frequencies if embed == "fourier" else 0,
         )
-    net = BasisNet(in_size, basis, width, depth, key=k_net, dtype=dtype, embedding=emb)
+    if separable:
+        if embed == "none":
+            raise PinnsightError("model hard-constraint: separable=1 needs embed=periodic or embed=fourier")
+        net = tensor_basis(problem, parse_factors(factors, basis, problem.dim), width, depth, key=k_net, dtype=dtype,
+                           harmonics=harmonics, frequencies=frequencies if embed == "fourier" else 0, skip=skip)
+    else:
+        net = BasisNet(in_size, basis, width, depth, key=k_net, dtype=dtype, embedding=emb)
     counts = {"res": points, **{c.name: c.n_points for c in problem.constraints}}
     pts = enforcement_points(problem, counts, k_pts, dtype)
     require_linear(problem, dtype)
@@ -268,6 +331,6 @@ def hard_constraint_options(problem, options: Mapping[str, Any]) -> dict[str, An
 
 HARD_CONSTRAINT_DEFAULTS = {
     "basis": 60, "width": 64, "depth": 3, "points": 1000, "ridge": 1e-10, "harmonics": 1, "embed": "periodic",
-    "frequencies": 16,
+    "frequencies": 16, "separable": False, "factors": "", "skip": False,
     "bc_weight": 1.0, "points_seed": 1,
 }
