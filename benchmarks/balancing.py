@@ -42,12 +42,26 @@ class Case:
     problem: str
     params: dict[str, float]
     model: tuple[str, dict[str, Any]]  # the "vanilla" network
-    rows: dict[str, tuple[tuple[str, dict[str, Any]] | None, str]]  # label -> (model override | None, '+'-specs)
+    #: label -> (model override | None, '+'-specs) or, for a fixed recipe, (model, specs, Recipe)
+    rows: dict[str, tuple]
     paper: dict[str, float]  # label -> published rel L2
     adam: int
     lbfgs: int = 0
     points: dict[str, int] = dataclasses.field(default_factory=dict)
     source: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A row with its own optimizer phases (not scaled by ``--adam``/``--lbfgs``), e.g. float64 second order."""
+
+    phases: tuple[tuple[str, int], ...]
+    x64: bool = True
+
+
+#: issue 6's "best configuration": Adam, then energy natural gradient (Müller & Zeinhofer 2023) in float64, on a
+#: 3 × 30 tanh network (the dense Gram solve is cubic in the parameter count: 2011 parameters here)
+NG_ROW = (("mlp", {"width": 30, "depth": 3}), "", Recipe((("adam", 1000), ("natural-gradient", 500))))
 
 
 def _mmlp(width: int, depth: int) -> tuple[str, dict[str, Any]]:
@@ -61,7 +75,8 @@ CASES = {
         rows={"vanilla": (None, ""), "lra": (None, LRA), "lra-code": (None, LRA_CODE),
               "modified-mlp": (_mmlp(50, 3), ""), "lra+modified-mlp": (_mmlp(50, 3), LRA),
               "lra-code+modified-mlp": (_mmlp(50, 3), LRA_CODE),
-              "ntk": (None, "ntk:every=1000"), "inverse-dirichlet": (None, "inverse-dirichlet")},
+              "ntk": (None, "ntk:every=1000"), "inverse-dirichlet": (None, "inverse-dirichlet"),
+              "adam+natural-gradient": NG_ROW},
         paper={"vanilla": 1.06e-1, "lra": 1.12e-2, "lra-code": 1.12e-2, "modified-mlp": 2.46e-2,
                "lra+modified-mlp": 3.87e-3, "lra-code+modified-mlp": 3.87e-3},
         adam=40000, source="Wang, Teng, Perdikaris 2021, Table 2",
@@ -71,7 +86,7 @@ CASES = {
         "klein-gordon", {}, ("mlp", {"width": 50, "depth": 5}),
         rows={"vanilla": (None, ""), "lra": (None, LRA), "lra-code": (None, LRA_CODE),
               "modified-mlp": (_mmlp(50, 5), ""), "lra+modified-mlp": (_mmlp(50, 5), LRA),
-              "lra-code+modified-mlp": (_mmlp(50, 5), LRA_CODE)},
+              "lra-code+modified-mlp": (_mmlp(50, 5), LRA_CODE), "adam+natural-gradient": NG_ROW},
         paper={"vanilla": 1.79e-1, "lra": 1.06e-2, "lra-code": 1.06e-2, "modified-mlp": 1.97e-2,
                "lra+modified-mlp": 2.81e-3, "lra-code+modified-mlp": 2.81e-3},
         adam=40000, source="Wang, Teng, Perdikaris 2021, Table 3",
@@ -80,7 +95,8 @@ CASES = {
     # (3 × 500) is the layer list of a public copy of the authors' NTK notebooks, not checked against the paper.
     "wave": Case(
         "wave", {"c": 2.0}, ("mlp", {"width": 500, "depth": 3}),
-        rows={"vanilla": (None, ""), "ntk": (None, "ntk:every=1000,points=256,chunk=64")},
+        rows={"vanilla": (None, ""), "ntk": (None, "ntk:every=1000,points=256,chunk=64"),
+              "adam+natural-gradient": NG_ROW},
         paper={"vanilla": 4.5e-1, "ntk": 1.7e-3}, adam=40000, source="Wang, Yu, Perdikaris 2022",
     ),
     # Allen–Cahn: plain PINN, time marching, causal training with a modified MLP on the exact periodic embedding
@@ -109,13 +125,25 @@ def budget(case: Case, args) -> tuple[int, int]:
     return (case.adam if args.adam is None else args.adam, case.lbfgs if args.lbfgs is None else args.lbfgs)
 
 
+def row_budget(case: Case, label: str, args) -> tuple[int, int]:
+    """(Adam steps, L-BFGS steps) of one row: a recipe's own Adam steps (its other phases are in its label),
+    else ``budget``."""
+    recipe = case.rows[label][2:]
+    if recipe:
+        return sum(s for n, s in recipe[0].phases if n == "adam"), 0
+    return budget(case, args)
+
+
 def make_config(name: str, label: str, seed: int, args) -> TrainConfig:
     case = CASES[name]
-    model, specs = case.rows[label]
+    model, specs, *recipe = case.rows[label]
     model_name, model_options = model or case.model
     base = TrainConfig(problem=case.problem, params=case.params, model=model_name, model_options=model_options,
                        points=case.points, seed=seed, remedies=tuple(s for s in specs.split("+") if s),
                        log_every=args.log_every, eval_every=args.log_every * 10)
+    if recipe:
+        return dataclasses.replace(base, phases=tuple(PhaseConfig(n, s) for n, s in recipe[0].phases),
+                                   x64=recipe[0].x64)
     adam, lbfgs = budget(case, args)
     count = segment_count(base)  # time windows share the budget: every row trains for the same number of steps
     phases = tuple(PhaseConfig(n, max(1, s // count)) for n, s in (("adam", adam), ("lbfgs", lbfgs)) if s)
@@ -140,8 +168,8 @@ def run(args) -> list[dict]:
     wanted = []
     for name in args.cases:
         case = CASES[name]
-        adam, lbfgs = budget(case, args)
         for label in (r for r in case.rows if not args.rows or r in args.rows):
+            adam, lbfgs = row_budget(case, label, args)
             for seed in args.seeds:
                 wanted.append((name, label, seed, adam, lbfgs))
     for name, label, seed, adam, lbfgs in wanted:
@@ -154,7 +182,8 @@ def run(args) -> list[dict]:
         row = {"case": name, "row": label, "seed": seed, "adam": adam, "lbfgs": lbfgs,
                "rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
                "stop": m["stop_reason"], "model": config.model, "model_options": dict(config.model_options),
-               "remedies": list(config.remedies),
+               "remedies": list(config.remedies), "x64": config.x64,
+               "phases": [[p.name, p.steps] for p in config.phases],
                "final_weights": {k: v for k, v in result.history[-1].items() if k.endswith("_weight")}}
         rows.append(row)
         if args.jsonl:
@@ -182,6 +211,11 @@ def markdown(rows: list[dict]) -> str:
             spread = f" ± {statistics.stdev(errs):.1e}" if len(errs) > 1 else ""
             wall = statistics.mean(r["wall_s"] for r in mine if r["row"] == label)
             paper = f"{case.paper[label]:.2e}" if label in case.paper else ""
+            first = next(r for r in mine if r["row"] == label)
+            if first.get("x64"):  # a recipe row: say what it ran
+                o = first["model_options"]
+                label = (f"{label} ({' + '.join(f'{n} {k}' for n, k in first['phases'])}, float64, "
+                         f"{first['model']} {o.get('depth')} × {o.get('width')})")
             out.append(f"| {label} | {statistics.mean(errs):.2e}{spread} | {wall:.0f} | {paper} |")
         out.append("")
     return "\n".join(out)

@@ -32,6 +32,17 @@ from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
 from pinnsight.hard.family import FamilyConfig, train_family  # noqa: E402
 from pinnsight.train import train  # noqa: E402
 
+#: tensor-product bases (``separable=1``: one small net per coordinate, Fourier ladder in the non-periodic ones),
+#: the default of ``--basis``; CASES keep the single-network ``mlp`` basis of the first measurement
+TENSOR = {
+    "convection": {"separable": True, "factors": "4/64", "width": 64, "depth": 2, "points": 2000, "embed": "fourier",
+                   "frequencies": 24},
+    "diffusion": {"separable": True, "factors": "4/16", "width": 32, "depth": 2, "points": 600, "embed": "fourier",
+                  "frequencies": 8},
+    "helmholtz": {"separable": True, "factors": "16/16", "width": 32, "depth": 2, "points": 1200, "embed": "fourier",
+                  "frequencies": 12},
+}
+
 #: case -> (problem, fixed params, family parameter, range, evaluation values, hard-constraint options, soft remedy)
 CASES = {
     "convection": ("convection", {}, "beta", (1.0, 50.0), (10.0, 30.0, 50.0),
@@ -46,8 +57,9 @@ CASES = {
 }
 
 
-def hard_case(name, steps, points, params_per_step, seed):
+def hard_case(name, steps, points, params_per_step, seed, basis="tensor"):
     problem, fixed, pname, rng, values, opts, _ = CASES[name]
+    opts = TENSOR[name] if basis == "tensor" else opts
     cfg = FamilyConfig(problem=problem, params=fixed, ranges={pname: rng}, model_options=opts, steps=steps,
                        points={"res": points}, params_per_step=params_per_step, validate={pname: values}, seed=seed,
                        log_every=100, lr=3e-3, decay_steps=max(steps // 3, 1))
@@ -109,6 +121,8 @@ def main(argv=None):
     ap.add_argument("--cases", default="convection,diffusion,helmholtz")
     ap.add_argument("--methods", default="hard,vanilla,best")
     ap.add_argument("--hard-steps", default="convection=1000,diffusion=400,helmholtz=400")
+    ap.add_argument("--basis", choices=("tensor", "mlp"), default="tensor",
+                    help="hard-constraint basis: tensor product of per-coordinate nets, or one network")
     ap.add_argument("--hard-points", type=int, default=600, help="fresh residual points per family step")
     ap.add_argument("--params-per-step", type=int, default=4)
     ap.add_argument("--adam", type=int, default=1500)
@@ -126,7 +140,7 @@ def main(argv=None):
     for case in args.cases.split(","):
         for method in args.methods.split(","):
             if method == "hard":
-                r = hard_case(case, steps.get(case, 400), args.hard_points, args.params_per_step, args.seed)
+                r = hard_case(case, steps.get(case, 400), args.hard_points, args.params_per_step, args.seed, args.basis)
             else:
                 r = soft_case(case, method, args.adam, args.lbfgs, args.seed)
             results.append(r)
