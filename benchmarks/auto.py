@@ -16,14 +16,17 @@ Timings depend on the machine and its load: say which when quoting them.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from pinnsight.config import PhaseConfig, TrainConfig
-from pinnsight.remedies import remedy_specs
-from pinnsight.train import train
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._jsonl import append_row, read_rows  # noqa: E402
+from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
+from pinnsight.remedies import remedy_specs  # noqa: E402
+from pinnsight.train import train  # noqa: E402
 
 CASES = {
     "convection-30": ("convection", {"beta": 30.0}),
@@ -78,13 +81,7 @@ def run_one(config: TrainConfig) -> dict:
 
 
 def read_done(path: Path) -> dict[tuple, dict]:
-    done = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                done[r["case"], r["label"], r["seed"], r["size"]] = r
-    return done
+    return {(r["case"], r["label"], r["seed"], r["size"]): r for r in read_rows(path)}
 
 
 def table(rows: list[dict], cases, labels) -> str:
@@ -126,7 +123,6 @@ def main(argv=None) -> None:
     if unknown:
         raise SystemExit(f"unknown case or label: {', '.join(unknown)}")
     done = read_done(args.jsonl)
-    args.jsonl.parent.mkdir(parents=True, exist_ok=True)
     for case in cases:
         for seed in seeds:
             for lab in labels:
@@ -136,8 +132,7 @@ def main(argv=None) -> None:
                 config = config_for(case, lab, seed, size, hand)
                 row = {"case": case, "label": lab, "seed": seed, "size": size, "requested": list(config.remedies),
                        **run_one(config)}
-                with args.jsonl.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
+                append_row(args.jsonl, row)
                 done[key] = row
                 print(f"{case} {lab} seed {seed}: rel L2 {row['rel_l2']:.3e} in {row['wall_s']:.0f} s "
                       f"({' + '.join(row['remedies']) or 'no remedy'})", flush=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import statistics
 import sys
 import time
@@ -29,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._jsonl import append_row, read_rows  # noqa: E402
 from benchmarks.remedies import segment_count  # noqa: E402
 from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
 from pinnsight.train import train  # noqa: E402
@@ -154,16 +154,8 @@ def key(row: dict) -> tuple:
     return row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"]
 
 
-def load(path: str | None) -> list[dict]:
-    """Rows already measured: one JSON object per line of ``path`` (missing file: none)."""
-    if not path or not Path(path).exists():
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def run(args) -> list[dict]:
-    rows = load(args.jsonl)
+    rows = read_rows(args.jsonl)
     have = {key(r) for r in rows}
     wanted = []
     for name in args.cases:
@@ -186,9 +178,7 @@ def run(args) -> list[dict]:
                "phases": [[p.name, p.steps] for p in config.phases],
                "final_weights": {k: v for k, v in result.history[-1].items() if k.endswith("_weight")}}
         rows.append(row)
-        if args.jsonl:
-            with open(args.jsonl, "a") as f:
-                f.write(json.dumps(row) + "\n")
+        append_row(args.jsonl, row)
         print(f"  {name:13s} {label:22s} seed {seed}: rel L2 {row['rel_l2']:.3e}  {row['wall_s']:.1f} s",
               file=sys.stderr, flush=True)
     return [r for r in rows if key(r) in set(wanted)]

@@ -20,9 +20,13 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
-from pinnsight.config import PhaseConfig, TrainConfig
-from pinnsight.train import train
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._jsonl import append_row, read_rows  # noqa: E402
+from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
+from pinnsight.train import train  # noqa: E402
 
 CASES = {
     "convection-20": ("convection", {"beta": 20.0}),
@@ -117,17 +121,8 @@ def make_config(case: str, remedies, seed: int, args) -> TrainConfig:
     return dataclasses.replace(base, phases=phases)
 
 
-def done_rows(path) -> list[dict]:
-    """Rows already measured (one JSON object per line of ``path``), so an interrupted table resumes."""
-    try:
-        with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
-
-
 def run(args) -> list[dict]:
-    rows = done_rows(args.jsonl) if args.jsonl else []
+    rows = read_rows(args.jsonl)
     have = {(r["case"], r["remedy"], r["seed"]) for r in rows}
     rows = [r for r in rows if r["case"] in args.cases and r["remedy"] in args.remedies and r["seed"] in args.seeds]
     for case in args.cases:
@@ -144,9 +139,7 @@ def run(args) -> list[dict]:
                        "phases": [(p.name, p.steps) for p in config.phases],
                        "x64": config.x64, "model": config.model, "stop": m.get("stop_reason")}
                 rows.append(row)
-                if args.jsonl:
-                    with open(args.jsonl, "a") as f:
-                        f.write(json.dumps(row) + "\n")
+                append_row(args.jsonl, row)
                 print(f"  {case:14s} {label:20s} seed {seed}: rel L2 {row['rel_l2']:.3e}  {row['wall_s']:.1f} s",
                       file=sys.stderr, flush=True)
     return rows
