@@ -255,6 +255,20 @@ def test_family_training_reaches_its_measured_error(family_run):
     assert len(history) == 1 + 3  # header, step 0, 50, 100
 
 
+def test_tensor_basis_family_training_reaches_its_measured_error(tmp_path):
+    """Convection β ∈ [1, 10], 200 Adam steps, tensor basis 2 × 12 (Fourier ladder of 6 in t), float64: measured
+    rel L2 2.6e-3 (β = 1), 6.7e-3 (β = 5), 3.1e-2 (β = 10); the single-network basis (N = 24, same widths and
+    steps) gave 7.2e-2 / 0.61 / 1.01 (2026-11-23)."""
+    out = tmp_path / "run"
+    code = main(["train-family", "convection", "--param-range", "beta=1:10", "--model",
+                 "hard-constraint:separable=1,factors=2/12,width=16,depth=2,points=300,embed=fourier,frequencies=6",
+                 "--points", "res=200", "--params-per-step", "2", "--log-every", "50", "--steps", "200",
+                 "--validate", "beta=1/5/10", "--out", str(out)])
+    assert code == 0
+    rel = json.loads((out / "metrics.json").read_text())["rel_l2"]
+    assert rel["beta=1"] < 1e-2 and rel["beta=5"] < 2e-2 and rel["beta=10"] < 0.1
+
+
 def test_train_command_with_the_hard_constraint_model(tmp_path, capsys):
     """``pinnsight train --model hard-constraint``: the trainer's loss solves through ``bind``; the run directory
     loads back and ``solve`` works on it; metrics record the solve's conditioning."""
