@@ -22,8 +22,13 @@ import json
 import sys
 import time
 
-from pinnsight.config import PhaseConfig, TrainConfig
-from pinnsight.train import train
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._jsonl import append_row, read_rows  # noqa: E402
+from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
+from pinnsight.train import train  # noqa: E402
 
 CASES = {
     "convection-5": ("convection", {"beta": 5.0}),
@@ -74,11 +79,21 @@ def make_config(case: str, dtype: str, sequence: str, args) -> TrainConfig:
     )
 
 
+def setup(args) -> dict:
+    """What besides (case, dtype, sequence) decides a row: a resumed ``--jsonl`` row counts only if it matches."""
+    return {"adam": args.adam, "second": args.second, "model": args.model, "points": args.points,
+            "curriculum": args.curriculum, "seed": args.seed}
+
+
 def run(args) -> list[dict]:
+    done = {(r["case"], r["dtype"], r["sequence"]): r for r in read_rows(args.jsonl) if r.get("setup") == setup(args)}
     rows = []
     for case in args.cases:
         for dtype in args.dtypes:
             for sequence in args.sequences:
+                if (case, dtype, sequence) in done:
+                    rows.append(done[case, dtype, sequence])
+                    continue
                 config = make_config(case, dtype, sequence, args)
                 t0 = time.perf_counter()
                 result = train(config, progress=False)
@@ -88,9 +103,10 @@ def run(args) -> list[dict]:
                     "wall_s": time.perf_counter() - t0, "steps": result.metrics["steps"],
                     "last_phase": {"name": last.name, "steps": last.steps, "wall_s": last.wall_s,
                                    "stop": last.stop_reason, "fevals": last.function_evals, "loss": last.end_loss},
-                    "phases": [vars(p) for p in result.phases],
+                    "phases": [vars(p) for p in result.phases], "setup": setup(args),
                 }
                 rows.append(row)
+                append_row(args.jsonl, row)
                 print(f"  {case:14s} {dtype} {sequence:28s} rel L2 {row['rel_l2']:.3e}  {row['wall_s']:.1f} s  "
                       f"({last.name}: {last.steps} it, {last.stop_reason})", file=sys.stderr, flush=True)
     return rows
@@ -131,6 +147,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--quick", action="store_true", help="a small configuration (minutes)")
     p.add_argument("--json", help="also write the rows here")
+    p.add_argument("--jsonl", help="append each finished row here; rows already there (same setup) are reused")
     args = p.parse_args(argv)
     args.cases, args.dtypes, args.sequences = (s.split(",") for s in (args.cases, args.dtypes, args.sequences))
     if args.quick:
