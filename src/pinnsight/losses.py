@@ -34,6 +34,29 @@ def pointwise_residuals(problem: Problem, model, batch: Batch, coeffs: Mapping[s
     return out
 
 
+def point_residual(problem: Problem, static, term: str, unravel: Callable) -> Callable:
+    """``f(theta, row, coeffs) -> (k,)``: the residual values of ``term`` (``res`` or a constraint) at one point, as a
+    function of the flat parameters ``theta`` (the model is ``eqx.combine(unravel(theta), static)``)."""
+    con = None if term == "res" else next(c for c in problem.constraints if c.name == term)
+
+    def f(theta, row, coeffs):
+        u = as_function(eqx.combine(unravel(theta), static))
+        value = problem.residual(u, *row, coeffs) if con is None else con.residual(u, row, coeffs, problem)
+        return jnp.reshape(value, (-1,))
+
+    return f
+
+
+def term_jacobian(problem: Problem, static, term: str, unravel: Callable, theta: jax.Array, rows: jax.Array,
+                  coeffs: Mapping[str, jax.Array]) -> jax.Array:
+    """(N·k, P): the Jacobian of ``term``'s residual values at ``rows`` with respect to ``theta``, one reverse-mode
+    gradient per value, vmapped over points (≈ N·k single-point backward passes; ``jax.jacfwd`` would cost P
+    full-batch passes). Shared by the Gauss–Newton optimizers and the NTK diagnostics."""
+    f = point_residual(problem, static, term, unravel)
+    jac = jax.vmap(jax.jacrev(f), in_axes=(None, 0, None))(theta, rows, coeffs)
+    return jnp.reshape(jac, (-1, theta.shape[0]))
+
+
 def loss_terms(problem: Problem, model, batch: Batch, coeffs: Mapping[str, jax.Array]) -> dict:
     """Mean squared residual per term (Raissi et al. 2019, Eq. 4 split by term)."""
     return {k: jnp.mean(jnp.square(r)) for k, r in pointwise_residuals(problem, model, batch, coeffs).items()}

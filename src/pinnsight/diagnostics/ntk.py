@@ -25,27 +25,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ..losses import as_function
+from ..losses import point_residual, term_jacobian
 from .conditioning import GaussNewtonCondition
-
-
-def _row_residual(problem, static, term: str, unravel: Callable) -> Callable:
-    """``f(theta, row, coeffs) -> (k,)`` residual values of one row of ``term`` at flat parameters θ."""
-    con = {c.name: c for c in problem.constraints}.get(term)
-
-    def f(theta, row, coeffs):
-        u = as_function(eqx.combine(unravel(theta), static))
-        if term == "res":
-            return jnp.reshape(problem.residual(u, *row, coeffs), (-1,))
-        return jnp.reshape(con.residual(u, row, coeffs, problem), (-1,))
-
-    return f
 
 
 def make_jacobians(problem, static, params) -> Callable:
@@ -55,12 +41,8 @@ def make_jacobians(problem, static, params) -> Callable:
 
     def jac(params, batch, coeffs):
         theta = ravel_pytree(params)[0]
-        out = {}
-        for term, rows in batch.items():
-            f = _row_residual(problem, static, term, unravel)
-            j = jax.vmap(lambda row, f=f: jax.jacrev(f)(theta, row, coeffs))(rows)  # (N, k, P)
-            out[term] = jnp.reshape(j, (-1, theta.shape[0]))
-        return out
+        return {term: term_jacobian(problem, static, term, unravel, theta, rows, coeffs)
+                for term, rows in batch.items()}
 
     return jax.jit(jac)
 
@@ -74,7 +56,7 @@ def make_traces(problem, static, params, chunk: int = 256) -> Callable:
         theta = ravel_pytree(params)[0]
         out = {}
         for term, rows in batch.items():
-            f = _row_residual(problem, static, term, unravel)
+            f = point_residual(problem, static, term, unravel)
             sq = jax.lax.map(lambda row, f=f: jnp.sum(jnp.square(jax.jacrev(f)(theta, row, coeffs))), rows,
                              batch_size=min(chunk, rows.shape[0]))
             out[term] = jnp.sum(sq)

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from jax.scipy.linalg import cho_factor, cho_solve
 
 from ..errors import PinnsightError
-from ..losses import as_function, pointwise_residuals
+from ..losses import pointwise_residuals, term_jacobian
 from . import _flat
 from ._flat import FlatMethod
 
@@ -60,22 +60,10 @@ def residual_jacobian(problem, static, unravel) -> Callable:
     one reverse-mode gradient per residual entry, vmapped over points (cost ≈ M single-point backward passes,
     where ``jax.jacfwd`` costs n full-batch passes and ``jax.jacrev`` of the batched function M full-batch ones)."""
 
-    def term_rows(name, rows, coeffs):
-        if name == "res":
-            single = lambda x, p: problem.residual(as_function(eqx.combine(unravel(x), static)), *p, coeffs)  # noqa: E731
-        else:
-            con = next(c for c in problem.constraints if c.name == name)
-            single = lambda x, row: con.residual(  # noqa: E731
-                as_function(eqx.combine(unravel(x), static)), row, coeffs, problem
-            )
-        return single
-
     def J(x, batch, weights, coeffs):
         blocks = []
         for name in ["res", *(c.name for c in problem.constraints)]:
-            single = term_rows(name, batch[name], coeffs)
-            jac = jax.vmap(jax.jacrev(single), in_axes=(None, 0))(x, batch[name])  # (N, n) or (N, k, n)
-            jac = jac.reshape(-1, x.size)
+            jac = term_jacobian(problem, static, name, unravel, x, batch[name], coeffs)
             blocks.append(jnp.sqrt(weights[name] / jac.shape[0]) * jac)
         return jnp.concatenate(blocks)
 
