@@ -36,6 +36,7 @@ from pinnsight.diagnostics import (
     suggest,
     unbalanced_terms,
 )
+from pinnsight.cli import cli, train_config
 from pinnsight.diagnostics import signatures as S
 from pinnsight.diagnostics.auto import choose, probe_config, split_auto
 from pinnsight.losses import loss_terms, pointwise_residuals
@@ -229,6 +230,16 @@ def test_suggestions_are_valid_remedy_specs_with_command_lines():
             if s.spec is not None:
                 validate_specs((s.spec,), problem)
                 assert f"--remedy {s.spec}" in s.command
+    # the measured second-order recipes come last, and their command lines parse as a real training config
+    lm = suggest(findings[0], ctx)[-1]
+    assert lm.args[:1] == ("--x64",) and "gauss-newton" in lm.command and lm.spec.startswith("curriculum:")
+    ng = suggest(findings[2], ctx)[-1]
+    assert "natural-gradient:steps=500" in ng.command and ng.spec is None
+    for s in (lm, ng):
+        argv = s.command.split()[2:]
+        parsed = cli.commands["train"].make_context("train", argv).params
+        config = train_config(**{k: v for k, v in parsed.items() if k not in ("out", "no_progress")})
+        assert config.x64 and config.phases[-1].name in ("gauss-newton", "natural-gradient")
     cur = suggest(findings[0], ctx)[0].spec
     assert cur == "curriculum:coef=beta,start=5,stages=4,spacing=geometric,keep_optimizer=1"  # 5, 10, 20, 40
     assert S.curriculum_spec("rho", 2.0, 1.0) == "curriculum:coef=rho,start=1,stages=2,spacing=geometric,keep_optimizer=1"

@@ -116,9 +116,15 @@ def _train_and_write(config, out: Path | None, progress: bool) -> dict:
               help="Record per-term gradient statistics every 500 steps (= --remedy grad-stats; see README).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def train(problem, params, steps, lbfgs_steps, optimizers, model, points, weights, seed, x64, eval_every,
-          log_every, target, stall_steps, remedies, diagnostics, out, no_progress):
+def train(out, no_progress, **options):
     """Train a PINN on PROBLEM and write its run directory."""
+    _train_and_write(train_config(**options), out, progress=not no_progress)
+
+
+def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizers=(), model="mlp", points=(),
+                 weights=(), seed="0", x64=False, eval_every="500", log_every="100", target=None, stall_steps="0",
+                 remedies=(), diagnostics=False):
+    """The ``TrainConfig`` of a ``pinnsight train`` command line (its options as click parsed them)."""
     from .config import PhaseConfig, TrainConfig
 
     if optimizers:
@@ -146,7 +152,7 @@ def train(problem, params, steps, lbfgs_steps, optimizers, model, points, weight
         stall_steps=_int(stall_steps, "--stall-steps"),
         remedies=tuple(remedies) + (("grad-stats",) if diagnostics else ()),
     )
-    _train_and_write(config, out, progress=not no_progress)
+    return config
 
 
 @cli.command()

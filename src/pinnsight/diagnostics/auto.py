@@ -68,6 +68,8 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
                             "conditioning growth, which the curriculum treats"})
             continue
         for s in f.suggestions:
+            if s.args[:1] == ("--x64",):
+                continue  # a whole recipe (precision, model, optimizer phases): listed by diagnose, not auto's to pick
             if s.spec is not None:
                 name = parse_spec(s.spec)[0]
                 if name in names:

@@ -366,6 +366,31 @@ def _sug(ctx: Context, why: str, spec: str | None = None, args: Sequence[str] = 
     return Suggestion(why, spec, tuple(args), train_command(ctx, [spec] if spec else [], args))
 
 
+#: Second-order recipes measured in docs/benchmarks.md (2 CPU cores, float64): a coefficient curriculum with a
+#: Levenberg–Marquardt phase per stage (convection β = 30: rel L2 5.3e-4 ± 3.5e-5, 3 seeds) and Adam followed by
+#: energy natural gradient on a small network (Helmholtz 3.3e-4, Klein–Gordon 3.2e-4, reaction ρ = 5 5.8e-3).
+CURRICULUM_LM_ARGS = ("--x64", "--model", "periodic:width=20,depth=3", "--points", "res=1500",
+                      "--optimizer", "gauss-newton:steps=300")
+NATURAL_GRADIENT_ARGS = ("--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=1000",
+                         "--optimizer", "natural-gradient:steps=500")
+
+
+def second_order(ctx: Context, finding: str) -> Suggestion | None:
+    """The measured second-order recipe for ``finding`` (listed after the first-order remedies, so ``--remedy auto``,
+    which takes remedy specs, weights and models only, is unaffected): curriculum + Levenberg–Marquardt when the
+    coefficient's conditioning grows, else Adam → natural gradient for stiff or unbalanced losses."""
+    c = ctx.coefficient
+    if finding in ("conditioning-growth", "stall") and c and "curriculum" in ctx.available:
+        return _sug(ctx, "a dense Levenberg–Marquardt phase at each curriculum stage, float64, small periodic "
+                         "network (measured: convection β = 30 to 5e-4)",
+                    curriculum_spec(*c), CURRICULUM_LM_ARGS)
+    if finding in ("unbalanced-terms", "stall"):
+        return _sug(ctx, "Adam, then energy natural gradient (Gauss–Newton steps with a line search), float64, "
+                         "small network (measured: Helmholtz and Klein–Gordon to 3e-4, 10× below the weighting "
+                         "papers)", None, NATURAL_GRADIENT_ARGS)
+    return None
+
+
 def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
     """Remedies to try for ``finding``, best first, each with its command line."""
     out: list[Suggestion] = []
@@ -408,6 +433,9 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
         sigma = max(1.0, float(finding.evidence.get("sigma", 1.0)))
         out.append(_sug(ctx, "random Fourier features let an MLP fit fine scales (Wang, Wang & Perdikaris 2021)",
                         None, ("--model", f"fourier:sigma={sigma:g}")))
+    extra = second_order(ctx, finding.name)
+    if extra is not None:
+        out.append(extra)
     return tuple(out)
 
 
