@@ -148,6 +148,7 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="a small configuration (minutes)")
     p.add_argument("--json", help="also write the rows here")
     p.add_argument("--jsonl", help="append each finished row here; rows already there (same setup) are reused")
+    p.add_argument("--table-only", action="store_true", help="print the table of the --jsonl rows; train nothing")
     args = p.parse_args(argv)
     args.cases, args.dtypes, args.sequences = (s.split(",") for s in (args.cases, args.dtypes, args.sequences))
     if args.quick:
@@ -156,7 +157,11 @@ def main(argv=None) -> None:
     unknown = [c for c in args.cases if c not in CASES]
     if unknown:
         p.error(f"unknown case {unknown[0]!r} (known: {', '.join(CASES)})")
-    rows = run(args)
+    if args.table_only:
+        rows = [r for r in read_rows(args.jsonl) if r.get("setup") == setup(args) and r["case"] in args.cases
+                and r["dtype"] in args.dtypes and r["sequence"] in args.sequences]
+    else:
+        rows = run(args)
     print(markdown(rows, args))
     if args.json:
         with open(args.json, "w") as f:
