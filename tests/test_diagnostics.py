@@ -289,11 +289,52 @@ def test_auto_choice_on_constructed_findings():
     assert choose([], user_specs=("rad",)).specs == ("rad",)
 
 
+def test_auto_second_order_recipes_only_when_asked():
+    ctx = _ctx(remedy_specs())
+    growth = conditioning_growth("beta", 1.0, 30.0, 0.7, 200.0)
+    plain = choose(_with(ctx, growth))
+    assert plain.recipe is None
+    c = choose(_with(ctx, growth), recipes=True)
+    assert c.recipe == "curriculum-lm" and [s.split(":")[0] for s in c.specs] == ["curriculum"]
+    assert c.reasons[-1]["choice"].startswith("recipe curriculum-lm: --x64 --model periodic:width=20,depth=3")
+    # no coefficient to raise (Helmholtz-like): unbalanced terms → Adam then natural gradient, no model swap
+    helm = make_context(make_problem("helmholtz"), {}, remedy_specs())
+    hf = Finding("high-frequency-error", "warning", "", {"sigma": 4.0})
+    c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0}), hf], helm), recipes=True)
+    assert c.recipe == "natural-gradient" and c.model is None and c.specs == ("lra",)
+    r = S.RECIPES["natural-gradient"]
+    assert r.args == ("--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=1000",
+                      "--optimizer", "natural-gradient:steps=500")
+
+
+def test_auto_with_second_order_trains_the_recipe(tmp_path):
+    config = TrainConfig(problem="convection", params={"beta": 30.0}, model_options={"width": 16, "depth": 2},
+                         points={"res": 128, "ic": 32, "bc": 32}, phases=(PhaseConfig("adam", 20),), log_every=10,
+                         eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32,second_order=1",))
+    import pinnsight.diagnostics.signatures as sig
+
+    small = sig.Recipe("curriculum-lm", True, ("periodic", (("width", 6), ("depth", 2))), (("res", 64),),
+                       (("gauss-newton", 3),), "test-sized")
+    original = sig.RECIPES["curriculum-lm"]
+    sig.RECIPES["curriculum-lm"] = small
+    try:
+        result = train(config, progress=False)
+    finally:
+        sig.RECIPES["curriculum-lm"] = original
+    auto = result.metrics["auto"]
+    assert auto["chosen"]["recipe"] == "curriculum-lm"
+    cfg = result.config
+    assert cfg.x64 and cfg.model == "periodic" and cfg.points["res"] == 64
+    assert [(p.name, p.steps) for p in cfg.phases] == [("gauss-newton", 3)]
+    assert cfg.remedies[0].startswith("curriculum:coef=beta")
+    assert result.metrics["phases"][-1]["name"] == "gauss-newton"
+
+
 def test_auto_spec_parsing_and_probe_config():
     config = TrainConfig(problem="convection", params={"beta": 10.0}, remedies=("auto:probe_steps=300", "rad"),
                          phases=(PhaseConfig("adam", 2000, {"lr": 5e-3}), PhaseConfig("lbfgs", 100)))
     opts, rest = split_auto(config.remedies)
-    assert opts == {"probe_steps": 300, "ntk_points": 128} and rest == ("rad",)
+    assert opts == {"probe_steps": 300, "ntk_points": 128, "second_order": 0} and rest == ("rad",)
     probe = probe_config(config, 300)
     assert probe.remedies == () and [(p.name, p.steps) for p in probe.phases] == [("adam", 300)]
     assert probe.phases[0].options["lr"] == 5e-3 and probe.log_every == 6 and probe.eval_every % probe.log_every == 0

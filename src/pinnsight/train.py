@@ -7,6 +7,8 @@ Weights and coefficients are arguments of the jitted functions, so changing them
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import os
 import time
@@ -241,21 +243,26 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
     """Train a PINN as ``config`` says; returns the model, history and metrics (nothing is written).
 
     A float32 run computes in JAX's 32-bit mode even when an earlier float64 run in the same process switched
-    64-bit mode on (``dtype_for``), so the same seed gives the same numbers whatever ran before."""
-    if config.x64:
-        return _train(config, progress)
-    with jax.enable_x64(False):
-        return _train(config, progress)
-
-
-def _train(config: TrainConfig, progress: bool | None) -> RunResult:
+    64-bit mode on (``dtype_for``), so the same seed gives the same numbers whatever ran before. ``--remedy auto``
+    is resolved first (its probe in the requested precision), since its choice may change the precision."""
     t_start = time.perf_counter()
-    enable_compilation_cache()
     auto = {}
     if any(s.split(":", 1)[0].strip() == "auto" for s in config.remedies):  # resolve --remedy auto by a probe first
         from .diagnostics.auto import resolve_auto
 
-        config, auto = resolve_auto(config, progress=False if progress is False else None)
+        with _precision(config):
+            config, auto = resolve_auto(config, progress=False if progress is False else None)
+    with _precision(config):
+        return _train(config, progress, auto, t_start)
+
+
+def _precision(config: TrainConfig):
+    """The context a run computes in: as it is for float64, JAX's 32-bit mode for float32."""
+    return contextlib.nullcontext() if config.x64 else jax.enable_x64(False)
+
+
+def _train(config: TrainConfig, progress: bool | None, auto: dict, t_start: float) -> RunResult:
+    enable_compilation_cache()
     problem = config.build_problem()
     dtype = dtype_for(config)
     reference = problem.reference_solution()

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from ..config import PhaseConfig, TrainConfig
 from ..remedies import parse_spec, remedy_specs
-from .signatures import SEVERITIES, Finding
+from .signatures import RECIPES, SEVERITIES, Finding
 
 AUTO = "auto"
 
@@ -29,6 +29,7 @@ class AutoChoice(NamedTuple):
     weights: dict[str, float]
     model: tuple[str, dict[str, Any]] | None
     reasons: tuple[dict[str, str], ...]
+    recipe: str | None = None  # a name of ``signatures.RECIPES`` (only with ``recipes=True``)
 
 
 #: Findings are served root causes first: the coefficient's conditioning (curriculum), term balance, causality,
@@ -38,7 +39,7 @@ PRIORITY = ("conditioning-growth", "unbalanced-terms", "error-grows-in-time", "l
 
 
 def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model: str = "mlp",
-           model_options: dict | None = None) -> AutoChoice:
+           model_options: dict | None = None, recipes: bool = False) -> AutoChoice:
     """Remedies for ``findings`` (with their suggestions filled in, ``signatures.with_suggestions``), served in
     ``PRIORITY`` order, then most severe first.
 
@@ -47,6 +48,8 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
     (curriculum, seq2seq) in all; fixed ``--weight`` only when no adaptive weighting remedy is chosen; a
     Fourier-feature model only in place of the plain ``mlp`` (width and depth kept). A finding whose remedy is
     already chosen adds its reason to that choice. ``user_specs`` (remedies given next to ``auto``) are kept first.
+    With ``recipes``, the first finding (same order) that names a whole second-order recipe (``Suggestion.recipe``)
+    also sets precision, network and optimizer phases, and its remedy spec is added if the slot is free.
     """
     registry = remedy_specs()
     specs = list(user_specs)
@@ -68,8 +71,8 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
                             "conditioning growth, which the curriculum treats"})
             continue
         for s in f.suggestions:
-            if s.args[:1] == ("--x64",):
-                continue  # a whole recipe (precision, model, optimizer phases): listed by diagnose, not auto's to pick
+            if s.recipe is not None:
+                continue  # whole recipes are taken below, only when asked
             if s.spec is not None:
                 name = parse_spec(s.spec)[0]
                 if name in names:
@@ -95,7 +98,23 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
                 new_model = (name, {**keep, **options})
                 reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})
                 break
-    return AutoChoice(tuple(specs), weights, new_model, tuple(reasons))
+    recipe = None
+    if recipes:
+        for f in ordered:
+            s = next((s for s in f.suggestions if s.recipe is not None), None)
+            if s is None:
+                continue
+            recipe = s.recipe
+            if s.spec is not None:
+                name = parse_spec(s.spec)[0]
+                if name not in names and not (driver(name) and any(driver(n) for n in names)):
+                    specs.append(s.spec)
+                    names.append(name)
+            reasons.append({"finding": f.name, "choice": f"recipe {s.recipe}: {' '.join(s.args)}", "why": s.why})
+            break
+    if recipe is not None:
+        new_model = None  # the recipe brings its own network
+    return AutoChoice(tuple(specs), weights, new_model, tuple(reasons), recipe)
 
 
 def split_auto(specs: Sequence[str]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
@@ -133,8 +152,14 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
     probe = train(probe_config(config, options["probe_steps"]), progress=progress)
     diag = diagnose(from_result(probe), x64=False, conditioning=False, ntk_points=options["ntk_points"],
                     constraint_points=max(8, options["ntk_points"] // 4))
-    choice = choose(diag.findings, user_specs=rest, model=config.model, model_options=dict(config.model_options))
+    choice = choose(diag.findings, user_specs=rest, model=config.model, model_options=dict(config.model_options),
+                    recipes=bool(options.get("second_order", 0)))
     changes: dict[str, Any] = {"remedies": choice.specs}
+    if choice.recipe is not None:
+        r = RECIPES[choice.recipe]
+        changes.update(x64=r.x64, model=r.model[0], model_options=dict(r.model[1]),
+                       points={**config.points, **dict(r.points)},
+                       phases=tuple(PhaseConfig(n, k) for n, k in r.phases))
     if choice.weights:
         changes["weights"] = {**config.weights, **choice.weights}
     if choice.model is not None:
@@ -145,7 +170,7 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
         "probe": {"steps": probe.metrics["steps"], "rel_l2": probe.metrics["rel_l2"],
                   "wall_s": time.perf_counter() - t0},
         "findings": [f.to_dict() for f in diag.findings],
-        "chosen": {"remedies": list(choice.specs), "weights": choice.weights,
+        "chosen": {"remedies": list(choice.specs), "weights": choice.weights, "recipe": choice.recipe,
                    "model": None if choice.model is None else {"name": choice.model[0], "options": choice.model[1]}},
         "reasons": list(choice.reasons),
     }

@@ -26,6 +26,7 @@ class Suggestion:
     spec: str | None = None  # remedy spec string NAME[:key=value,...]
     args: tuple[str, ...] = ()  # other train arguments, e.g. ("--weight", "ic=100") or ("--model", "fourier:...")
     command: str = ""
+    recipe: str | None = None  # a whole recipe of ``RECIPES`` (precision, model, phases), not a remedy alone
 
 
 @dataclass(frozen=True)
@@ -366,28 +367,55 @@ def _sug(ctx: Context, why: str, spec: str | None = None, args: Sequence[str] = 
     return Suggestion(why, spec, tuple(args), train_command(ctx, [spec] if spec else [], args))
 
 
-#: Second-order recipes measured in docs/benchmarks.md (2 CPU cores, float64): a coefficient curriculum with a
-#: Levenberg–Marquardt phase per stage (convection β = 30: rel L2 5.3e-4 ± 3.5e-5, 3 seeds) and Adam followed by
-#: energy natural gradient on a small network (Helmholtz 3.3e-4, Klein–Gordon 3.2e-4, reaction ρ = 5 5.8e-3).
-CURRICULUM_LM_ARGS = ("--x64", "--model", "periodic:width=20,depth=3", "--points", "res=1500",
-                      "--optimizer", "gauss-newton:steps=300")
-NATURAL_GRADIENT_ARGS = ("--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=1000",
-                         "--optimizer", "natural-gradient:steps=500")
+@dataclass(frozen=True)
+class Recipe:
+    """A whole training recipe: precision, network, points and optimizer phases (``(name, steps)``), with the
+    evidence that it works. ``args`` renders it as ``pinnsight train`` arguments."""
+
+    name: str
+    x64: bool
+    model: tuple[str, tuple[tuple[str, Any], ...]]
+    points: tuple[tuple[str, int], ...]
+    phases: tuple[tuple[str, int], ...]
+    evidence: str
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        name, opts = self.model
+        out = ["--x64"] if self.x64 else []
+        out += ["--model", name + (":" + ",".join(f"{k}={v}" for k, v in opts) if opts else "")]
+        for term, n in self.points:
+            out += ["--points", f"{term}={n}"]
+        for phase, steps in self.phases:
+            out += ["--optimizer", f"{phase}:steps={steps}"]
+        return tuple(out)
+
+
+#: Second-order recipes measured in docs/benchmarks.md (2 CPU cores, float64).
+RECIPES = {
+    "curriculum-lm": Recipe(
+        "curriculum-lm", True, ("periodic", (("width", 20), ("depth", 3))), (("res", 1500),), (("gauss-newton", 300),),
+        "a dense Levenberg–Marquardt phase at each curriculum stage, float64, small periodic network (measured: "
+        "convection β = 30 to 5.3e-4 over 3 seeds)"),
+    "natural-gradient": Recipe(
+        "natural-gradient", True, ("mlp", (("width", 30), ("depth", 3))), (), (("adam", 1000), ("natural-gradient", 500)),
+        "Adam, then energy natural gradient (Gauss–Newton steps with a line search), float64, small network "
+        "(measured: Helmholtz and Klein–Gordon to 3e-4 over 3 seeds, 10× below the weighting papers)"),
+}
 
 
 def second_order(ctx: Context, finding: str) -> Suggestion | None:
-    """The measured second-order recipe for ``finding`` (listed after the first-order remedies, so ``--remedy auto``,
-    which takes remedy specs, weights and models only, is unaffected): curriculum + Levenberg–Marquardt when the
-    coefficient's conditioning grows, else Adam → natural gradient for stiff or unbalanced losses."""
+    """The measured second-order recipe for ``finding``, listed after the first-order remedies: curriculum +
+    Levenberg–Marquardt when the coefficient's conditioning grows, else Adam → natural gradient for stiff or
+    unbalanced losses. ``--remedy auto`` takes it only with ``second_order=1``."""
     c = ctx.coefficient
     if finding in ("conditioning-growth", "stall") and c and "curriculum" in ctx.available:
-        return _sug(ctx, "a dense Levenberg–Marquardt phase at each curriculum stage, float64, small periodic "
-                         "network (measured: convection β = 30 to 5e-4)",
-                    curriculum_spec(*c), CURRICULUM_LM_ARGS)
+        r = RECIPES["curriculum-lm"]
+        return Suggestion(r.evidence, curriculum_spec(*c), r.args, train_command(ctx, [curriculum_spec(*c)], r.args),
+                          recipe=r.name)
     if finding in ("unbalanced-terms", "stall"):
-        return _sug(ctx, "Adam, then energy natural gradient (Gauss–Newton steps with a line search), float64, "
-                         "small network (measured: Helmholtz and Klein–Gordon to 3e-4, 10× below the weighting "
-                         "papers)", None, NATURAL_GRADIENT_ARGS)
+        r = RECIPES["natural-gradient"]
+        return Suggestion(r.evidence, None, r.args, train_command(ctx, [], r.args), recipe=r.name)
     return None
 
 

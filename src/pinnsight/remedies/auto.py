@@ -5,7 +5,7 @@ remedy; ``train`` replaces it by the chosen remedies before anything is built.""
 from __future__ import annotations
 
 from ..errors import PinnsightError
-from ._base import RemedySpec, positive, register_remedy
+from ._base import RemedySpec, choice, positive, register_remedy
 
 
 def build(options, setup):
@@ -14,9 +14,11 @@ def build(options, setup):
 
 def check(options, problem):
     positive("auto", options, "probe_steps", "ntk_points")
+    choice("auto", options, "second_order", (0, 1))
 
 
 SPEC = register_remedy(RemedySpec(
-    "auto", "short probe training, diagnose it, pick remedies from its findings (recorded in config.json)",
-    {"probe_steps": 1000, "ntk_points": 128}, build, check,
+    "auto", "short probe training, diagnose it, pick remedies from its findings (recorded in config.json); "
+    "second_order=1 may also pick a measured float64 second-order recipe (network, optimizer phases)",
+    {"probe_steps": 1000, "ntk_points": 128, "second_order": 0}, build, check,
 ))
