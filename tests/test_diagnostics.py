@@ -296,6 +296,8 @@ def test_auto_second_order_recipes_only_when_asked():
     assert plain.recipe is None
     c = choose(_with(ctx, growth), recipes=True)
     assert c.recipe == "curriculum-lm" and [s.split(":")[0] for s in c.specs] == ["curriculum"]
+    lm_sug = next(s for s in _with(ctx, growth)[0].suggestions if s.recipe)
+    assert lm_sug.spec == "curriculum:coef=beta,start=1,stages=7"  # 5 apart: 1, 5.8, ..., 30 (docs/benchmarks.md)
     assert c.reasons[-1]["choice"].startswith("recipe curriculum-lm: --x64 --model periodic:width=20,depth=3")
     # no coefficient to raise (Helmholtz-like): unbalanced terms → Adam then natural gradient, no model swap
     helm = make_context(make_problem("helmholtz"), {}, remedy_specs())
@@ -313,7 +315,7 @@ def test_auto_with_second_order_trains_the_recipe(tmp_path):
                          eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32,second_order=1",))
     import pinnsight.diagnostics.signatures as sig
 
-    small = sig.Recipe("curriculum-lm", True, ("periodic", (("width", 6), ("depth", 2))), (("res", 64),),
+    small = sig.Recipe("curriculum-lm", True, ("periodic", (("width", 6), ("depth", 2))), (("res", 64), ("ic", 16)),
                        (("gauss-newton", 3),), "test-sized")
     original = sig.RECIPES["curriculum-lm"]
     sig.RECIPES["curriculum-lm"] = small
@@ -324,7 +326,7 @@ def test_auto_with_second_order_trains_the_recipe(tmp_path):
     auto = result.metrics["auto"]
     assert auto["chosen"]["recipe"] == "curriculum-lm"
     cfg = result.config
-    assert cfg.x64 and cfg.model == "periodic" and cfg.points["res"] == 64
+    assert cfg.x64 and cfg.model == "periodic" and cfg.points["res"] == 64 and cfg.points["ic"] == 16
     assert [(p.name, p.steps) for p in cfg.phases] == [("gauss-newton", 3)]
     assert cfg.remedies[0].startswith("curriculum:coef=beta")
     assert result.metrics["phases"][-1]["name"] == "gauss-newton"
