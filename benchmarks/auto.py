@@ -51,6 +51,7 @@ HAND = {
 
 SIZES = {  # adam, lbfgs, model options, residual points, probe steps
     "quick": (300, 50, {"width": 20, "depth": 3}, 500, 150),
+    "medium": (5000, 500, {"width": 50, "depth": 4}, 1000, 1000),
     "full": (20000, 2000, {"width": 50, "depth": 4}, 1000, 2000),
 }
 
@@ -62,6 +63,8 @@ def config_for(case: str, label: str, seed: int, size: str, hand: dict[str, str]
         remedies = ()
     elif label == "auto":
         remedies = (f"auto:probe_steps={probe}",)
+    elif label == "auto-second-order":  # auto may also adopt a measured float64 second-order recipe
+        remedies = (f"auto:probe_steps={probe},second_order=1",)
     else:
         remedies = tuple(s for s in hand[case].split("+") if s)
         remedies = tuple(s for s in remedies if s.split(":")[0] in remedy_specs())  # e.g. lra not registered yet
@@ -77,7 +80,7 @@ def run_one(config: TrainConfig) -> dict:
     auto = m.get("auto", {})
     return {"rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
             "remedies": list(result.config.remedies), "findings": [f["name"] for f in auto.get("findings", [])],
-            "probe_rel_l2": auto.get("probe", {}).get("rel_l2")}
+            "probe_rel_l2": auto.get("probe", {}).get("rel_l2"), "recipe": auto.get("chosen", {}).get("recipe")}
 
 
 def read_done(path: Path) -> dict[tuple, dict]:
@@ -97,8 +100,10 @@ def table(rows: list[dict], cases, labels) -> str:
             err = statistics.median(r["rel_l2"] for r in rs)
             wall = statistics.median(r["wall_s"] for r in rs)
             cells.append(f"{err:.2e} ({wall:.0f})")
-            if lab == "auto":
-                chose = "; ".join(" + ".join(r["remedies"]) or "none" for r in rs)
+            if lab.startswith("auto"):
+                picked = "; ".join((" + ".join(r["remedies"]) or "none")
+                                   + (f" [recipe {r['recipe']}]" if r.get("recipe") else "") for r in rs)
+                chose = f"{chose} {lab}: {picked}".strip()
         out.append(f"| {case} | " + " | ".join(cells) + f" | {chose} |")
     return "\n".join(out)
 
@@ -109,17 +114,18 @@ def main(argv=None) -> None:
     ap.add_argument("--labels", default="vanilla,auto,hand")
     ap.add_argument("--seeds", default="0")
     ap.add_argument("--quick", action="store_true", help="tiny budget (300 Adam + 50 L-BFGS, 3×20 net)")
+    ap.add_argument("--size", choices=tuple(SIZES), default=None, help="budget (default full; --quick = quick)")
     ap.add_argument("--hand", action="append", default=[], metavar="CASE=SPEC+SPEC", help="override a hand-picked config")
     ap.add_argument("--jsonl", type=Path, required=True, help="results, one JSON line per run (resumable)")
     args = ap.parse_args(argv)
-    size = "quick" if args.quick else "full"
+    size = args.size or ("quick" if args.quick else "full")
     hand = dict(HAND)
     for item in args.hand:
         case, _, spec = item.partition("=")
         hand[case] = spec
     cases, labels = args.cases.split(","), args.labels.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
-    unknown = [c for c in cases if c not in CASES] + [lab for lab in labels if lab not in ("vanilla", "auto", "hand")]
+    unknown = [c for c in cases if c not in CASES] + [lab for lab in labels if lab not in ("vanilla", "auto", "auto-second-order", "hand")]
     if unknown:
         raise SystemExit(f"unknown case or label: {', '.join(unknown)}")
     done = read_done(args.jsonl)

@@ -295,15 +295,21 @@ def test_auto_second_order_recipes_only_when_asked():
     plain = choose(_with(ctx, growth))
     assert plain.recipe is None
     c = choose(_with(ctx, growth), recipes=True)
-    assert c.recipe == "curriculum-lm" and [s.split(":")[0] for s in c.specs] == ["curriculum"]
+    assert c.recipe == "curriculum-lm" and c.specs == ("curriculum:coef=beta,start=1,stages=7",)
     lm_sug = next(s for s in _with(ctx, growth)[0].suggestions if s.recipe)
     assert lm_sug.spec == "curriculum:coef=beta,start=1,stages=7"  # 5 apart: 1, 5.8, ..., 30 (docs/benchmarks.md)
-    assert c.reasons[-1]["choice"].startswith("recipe curriculum-lm: --x64 --model periodic:width=20,depth=3")
+    assert c.reasons[-1]["choice"].startswith("recipe curriculum-lm: --remedy curriculum:coef=beta,start=1,stages=7 "
+                                              "--x64 --model periodic:width=20,depth=3")
+    assert c.reasons[-1]["note"].startswith("replaces curriculum:coef=beta,start=3.75")
     # no coefficient to raise (Helmholtz-like): unbalanced terms → Adam then natural gradient, no model swap
     helm = make_context(make_problem("helmholtz"), {}, remedy_specs())
     hf = Finding("high-frequency-error", "warning", "", {"sigma": 4.0})
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0}), hf], helm), recipes=True)
-    assert c.recipe == "natural-gradient" and c.model is None and c.specs == ("lra",)
+    assert c.recipe == "natural-gradient" and c.model is None and c.specs == () and c.weights == {}
+    # a user's own remedy is kept, the first-order picks (lra) are replaced by the whole recipe
+    c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0})], helm), recipes=True,
+               user_specs=("rad",))
+    assert c.specs == ("rad",) and c.reasons[-1]["note"] == "replaces lra"
     r = S.RECIPES["natural-gradient"]
     assert r.args == ("--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=1000",
                       "--optimizer", "natural-gradient:steps=500")
@@ -328,7 +334,7 @@ def test_auto_with_second_order_trains_the_recipe(tmp_path):
     cfg = result.config
     assert cfg.x64 and cfg.model == "periodic" and cfg.points["res"] == 64 and cfg.points["ic"] == 16
     assert [(p.name, p.steps) for p in cfg.phases] == [("gauss-newton", 3)]
-    assert cfg.remedies[0].startswith("curriculum:coef=beta")
+    assert cfg.remedies == ("curriculum:coef=beta,start=1,stages=7",)
     assert result.metrics["phases"][-1]["name"] == "gauss-newton"
 
 

@@ -104,16 +104,17 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
             s = next((s for s in f.suggestions if s.recipe is not None), None)
             if s is None:
                 continue
+            # a recipe is taken whole, as measured: it replaces the first-order choices (a weighting or resampling
+            # remedy under a natural-gradient phase made Helmholtz worse, and causal weighting is not a sum of
+            # squares, which Gauss–Newton needs)
             recipe = s.recipe
-            if s.spec is not None:
-                name = parse_spec(s.spec)[0]
-                if name not in names and not (driver(name) and any(driver(n) for n in names)):
-                    specs.append(s.spec)
-                    names.append(name)
-            reasons.append({"finding": f.name, "choice": f"recipe {s.recipe}: {' '.join(s.args)}", "why": s.why})
+            replaced = [sp for sp in specs if sp not in user_specs]
+            specs = list(user_specs) + ([s.spec] if s.spec is not None else [])
+            weights, new_model = {}, None
+            reasons.append({"finding": f.name, "choice": f"recipe {s.recipe}: "
+                            + " ".join(([f"--remedy {s.spec}"] if s.spec else []) + list(s.args)),
+                            "why": s.why, "note": "replaces " + (", ".join(replaced) or "nothing")})
             break
-    if recipe is not None:
-        new_model = None  # the recipe brings its own network
     return AutoChoice(tuple(specs), weights, new_model, tuple(reasons), recipe)
 
 
