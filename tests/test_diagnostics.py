@@ -310,6 +310,9 @@ def test_auto_second_order_recipes_only_when_asked():
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0})], helm), recipes=True,
                user_specs=("rad",))
     assert c.specs == ("rad",) and c.reasons[-1]["note"] == "replaces lra"
+    ac = make_context(make_problem("allen-cahn"), {}, remedy_specs())
+    c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "ic": 1.0})], ac), recipes=True)
+    assert c.recipe == "natural-gradient-periodic"  # periodic x: the exact periodic embedding
     r = S.RECIPES["natural-gradient"]
     assert r.args == ("--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=1000",
                       "--optimizer", "natural-gradient:steps=500")
