@@ -62,7 +62,7 @@ def config_for(case: str, label: str, seed: int, size: str, hand: dict[str, str]
     if label == "vanilla":
         remedies = ()
     elif label == "auto":
-        remedies = (f"auto:probe_steps={probe}",)
+        remedies = (f"auto:probe_steps={probe},second_order=0",)  # first-order remedies only
     elif label == "auto-second-order":  # auto may also adopt a measured float64 second-order recipe
         remedies = (f"auto:probe_steps={probe},second_order=1",)
     else:

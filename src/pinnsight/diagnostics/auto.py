@@ -154,7 +154,7 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
     diag = diagnose(from_result(probe), x64=False, conditioning=False, ntk_points=options["ntk_points"],
                     constraint_points=max(8, options["ntk_points"] // 4))
     choice = choose(diag.findings, user_specs=rest, model=config.model, model_options=dict(config.model_options),
-                    recipes=bool(options.get("second_order", 0)))
+                    recipes=bool(options.get("second_order", 1)))
     changes: dict[str, Any] = {"remedies": choice.specs}
     if choice.recipe is not None:
         r = RECIPES[choice.recipe]

@@ -19,6 +19,7 @@ def check(options, problem):
 
 SPEC = register_remedy(RemedySpec(
     "auto", "short probe training, diagnose it, pick remedies from its findings (recorded in config.json); "
-    "second_order=1 may also pick a measured float64 second-order recipe (network, optimizer phases)",
-    {"probe_steps": 1000, "ntk_points": 128, "second_order": 0}, build, check,
+    "second_order=1 (default) adopts a measured float64 second-order recipe when a finding calls for one; "
+    "second_order=0: first-order remedies only",
+    {"probe_steps": 1000, "ntk_points": 128, "second_order": 1}, build, check,
 ))
