@@ -341,6 +341,14 @@ def test_auto_with_second_order_trains_the_recipe(tmp_path):
     assert result.metrics["phases"][-1]["name"] == "gauss-newton"
 
 
+def test_auto_bad_second_order_is_one_error_line(capsys):
+    from pinnsight.cli import main
+
+    assert main(["train", "convection", "--remedy", "auto:second_order=2", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "pinnsight: error: remedy auto: second_order=2 is not one of 0, 1"
+
+
 def test_auto_spec_parsing_and_probe_config():
     config = TrainConfig(problem="convection", params={"beta": 10.0}, remedies=("auto:probe_steps=300", "rad"),
                          phases=(PhaseConfig("adam", 2000, {"lr": 5e-3}), PhaseConfig("lbfgs", 100)))

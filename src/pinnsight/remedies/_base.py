@@ -260,9 +260,9 @@ def positive(name: str, options: Mapping[str, Any], *keys: str, allow_zero: bool
             raise PinnsightError(f"remedy {name}: {k}={v!r} must be {'non-negative' if allow_zero else 'positive'}")
 
 
-def choice(name: str, options: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> None:
+def choice(name: str, options: Mapping[str, Any], key: str, choices: tuple[Any, ...]) -> None:
     if options[key] not in choices:
-        raise PinnsightError(f"remedy {name}: {key}={options[key]!r} is not one of {', '.join(choices)}")
+        raise PinnsightError(f"remedy {name}: {key}={options[key]!r} is not one of {', '.join(map(str, choices))}")
 
 
 def needs_time(name: str, problem) -> None:
