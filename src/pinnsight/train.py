@@ -8,7 +8,6 @@ Weights and coefficients are arguments of the jitted functions, so changing them
 from __future__ import annotations
 
 import contextlib
-
 import math
 import os
 import time
@@ -250,15 +249,16 @@ def train(config: TrainConfig, *, progress: bool | None = None) -> RunResult:
     if any(s.split(":", 1)[0].strip() == "auto" for s in config.remedies):  # resolve --remedy auto by a probe first
         from .diagnostics.auto import resolve_auto
 
-        with _precision(config):
+        with precision(config.x64):
             config, auto = resolve_auto(config, progress=False if progress is False else None)
-    with _precision(config):
+    with precision(config.x64):
         return _train(config, progress, auto, t_start)
 
 
-def _precision(config: TrainConfig):
-    """The context a run computes in: as it is for float64, JAX's 32-bit mode for float32."""
-    return contextlib.nullcontext() if config.x64 else jax.enable_x64(False)
+def precision(x64: bool):
+    """The context a run computes in: as it is for float64, JAX's 32-bit mode for float32 (whatever an earlier
+    float64 run in the same process switched on)."""
+    return contextlib.nullcontext() if x64 else jax.enable_x64(False)
 
 
 def _train(config: TrainConfig, progress: bool | None, auto: dict, t_start: float) -> RunResult:

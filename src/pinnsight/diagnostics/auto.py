@@ -49,7 +49,8 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
     Fourier-feature model only in place of the plain ``mlp`` (width and depth kept). A finding whose remedy is
     already chosen adds its reason to that choice. ``user_specs`` (remedies given next to ``auto``) are kept first.
     With ``recipes``, the first finding (same order) that names a whole second-order recipe (``Suggestion.recipe``)
-    also sets precision, network and optimizer phases, and its remedy spec is added if the slot is free.
+    is adopted whole: its remedy spec (if any) replaces the first-order picks (``user_specs`` kept), no fixed weights
+    or model swap; ``resolve_auto`` then sets the recipe's precision, network, points and optimizer phases.
     """
     registry = remedy_specs()
     specs = list(user_specs)

@@ -251,9 +251,9 @@ class FamilyResult:
 def train_family(config: FamilyConfig, *, echo=None) -> FamilyResult:
     """Adam on the family loss (``make_family_loss``) in jitted ``lax.scan`` chunks of ``log_every`` steps;
     rel L2 at the validation values after every chunk."""
-    if config.x64:  # a float32 family computes in 32-bit mode whatever ran before (as ``pinnsight.train``)
-        return _train_family(config, echo)
-    with jax.enable_x64(False):
+    from ..train import precision
+
+    with precision(config.x64):  # a float32 family computes in 32-bit mode whatever ran before
         return _train_family(config, echo)
 
 
