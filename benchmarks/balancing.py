@@ -12,8 +12,8 @@ skipped, so an interrupted table resumes where it stopped.
 Rows (``--rows`` picks some): ``lra`` is the paper's formula (Wang, Teng, Perdikaris 2021, Alg. 1: λ̂ from the
 unweighted terms, α = 0.9 on the new estimate); ``lra-code`` is the authors' published code (λ̂ from the gradient of
 the weighted term, λ ← 0.9 λ + 0.1 λ̂), see ``pinnsight.remedies.weighting``. Differences from the papers: fixed
-collocation points (the papers draw a fresh batch of 128 points per term and step), no input normalisation,
-float32. Timings depend on the machine and its load: say which when quoting them.
+collocation points unless ``--fresh 128`` (the papers draw a fresh batch of 128 points per term and step), no input
+normalisation, float32. Timings depend on the machine and its load: say which when quoting them.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class Case:
     lbfgs: int = 0
     points: dict[str, int] = dataclasses.field(default_factory=dict)
     source: str = ""
+    #: ``--fresh B`` layout: term -> number of edges it pools. The papers draw B rows per edge and sum one mean
+    #: square per edge, so a term pooling k edges gets k·B rows and the fixed weight k (same loss as the paper's)
+    fresh: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +82,7 @@ CASES = {
               "adam+natural-gradient": NG_ROW},
         paper={"vanilla": 1.06e-1, "lra": 1.12e-2, "lra-code": 1.12e-2, "modified-mlp": 2.46e-2,
                "lra+modified-mlp": 3.87e-3, "lra-code+modified-mlp": 3.87e-3},
-        adam=40000, source="Wang, Teng, Perdikaris 2021, Table 2",
+        adam=40000, source="Wang, Teng, Perdikaris 2021, Table 2", fresh={"res": 1, "bc": 4},
     ),
     # same paper, Table 3: 5 × 50, 40000 Adam steps.
     "klein-gordon": Case(
@@ -89,7 +92,7 @@ CASES = {
               "lra-code+modified-mlp": (_mmlp(50, 5), LRA_CODE), "adam+natural-gradient": NG_ROW},
         paper={"vanilla": 1.79e-1, "lra": 1.06e-2, "lra-code": 1.06e-2, "modified-mlp": 1.97e-2,
                "lra+modified-mlp": 2.81e-3, "lra-code+modified-mlp": 2.81e-3},
-        adam=40000, source="Wang, Teng, Perdikaris 2021, Table 3",
+        adam=40000, source="Wang, Teng, Perdikaris 2021, Table 3", fresh={"res": 1, "ic": 1, "ic_t": 1, "bc": 2},
     ),
     # Wang, Yu, Perdikaris, J. Comput. Phys. 449 (2022), wave c = 2: fixed weights vs NTK weights. The network
     # (3 × 500) is the layer list of a public copy of the authors' NTK notebooks, not checked against the paper.
@@ -98,6 +101,7 @@ CASES = {
         rows={"vanilla": (None, ""), "ntk": (None, "ntk:every=1000,points=256,chunk=64"),
               "adam+natural-gradient": NG_ROW},
         paper={"vanilla": 4.5e-1, "ntk": 1.7e-3}, adam=40000, source="Wang, Yu, Perdikaris 2022",
+        fresh={"res": 1, "ic": 1, "ic_t": 1, "bc": 2},
     ),
     # Allen–Cahn: plain PINN, time marching, causal training with a modified MLP on the exact periodic embedding
     # (published values as quoted in issue 6: Wang, Sankaran, Perdikaris 2022 and the works they compare with).
@@ -138,20 +142,28 @@ def make_config(name: str, label: str, seed: int, args) -> TrainConfig:
     case = CASES[name]
     model, specs, *recipe = case.rows[label]
     model_name, model_options = model or case.model
+    points, weights = case.points, {}
+    if args.fresh and not recipe:  # stochastic mini-batches, fresh every Adam step, as in the papers
+        if not case.fresh:
+            raise SystemExit(f"--fresh: case {name} has no mini-batch layout")
+        points = {term: k * args.fresh for term, k in case.fresh.items()}
+        weights = {term: float(k) for term, k in case.fresh.items() if k > 1}
     base = TrainConfig(problem=case.problem, params=case.params, model=model_name, model_options=model_options,
-                       points=case.points, seed=seed, remedies=tuple(s for s in specs.split("+") if s),
+                       points=points, weights=weights, seed=seed, remedies=tuple(s for s in specs.split("+") if s),
                        log_every=args.log_every, eval_every=args.log_every * 10)
     if recipe:
         return dataclasses.replace(base, phases=tuple(PhaseConfig(n, s) for n, s in recipe[0].phases),
                                    x64=recipe[0].x64)
     adam, lbfgs = budget(case, args)
     count = segment_count(base)  # time windows share the budget: every row trains for the same number of steps
-    phases = tuple(PhaseConfig(n, max(1, s // count)) for n, s in (("adam", adam), ("lbfgs", lbfgs)) if s)
+    fresh = {"fresh": 1} if args.fresh else {}
+    phases = tuple(PhaseConfig(n, max(1, s // count), fresh if n == "adam" else {})
+                   for n, s in (("adam", adam), ("lbfgs", lbfgs)) if s)
     return dataclasses.replace(base, phases=phases)
 
 
 def key(row: dict) -> tuple:
-    return row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"]
+    return row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"], row.get("fresh", 0)
 
 
 def run(args) -> list[dict]:
@@ -162,16 +174,17 @@ def run(args) -> list[dict]:
         case = CASES[name]
         for label in (r for r in case.rows if not args.rows or r in args.rows):
             adam, lbfgs = row_budget(case, label, args)
+            fresh = args.fresh if len(case.rows[label]) == 2 else 0  # recipes keep their own fixed points
             for seed in args.seeds:
-                wanted.append((name, label, seed, adam, lbfgs))
-    for name, label, seed, adam, lbfgs in wanted:
-        if (name, label, seed, adam, lbfgs) in have:
+                wanted.append((name, label, seed, adam, lbfgs, fresh))
+    for name, label, seed, adam, lbfgs, fresh in wanted:
+        if (name, label, seed, adam, lbfgs, fresh) in have:
             continue
         config = make_config(name, label, seed, args)
         t0 = time.perf_counter()
         result = train(config, progress=False)
         m = result.metrics
-        row = {"case": name, "row": label, "seed": seed, "adam": adam, "lbfgs": lbfgs,
+        row = {"case": name, "row": label, "seed": seed, "adam": adam, "lbfgs": lbfgs, "fresh": fresh,
                "rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
                "stop": m["stop_reason"], "model": config.model, "model_options": dict(config.model_options),
                "remedies": list(config.remedies), "x64": config.x64,
@@ -189,12 +202,13 @@ def markdown(rows: list[dict]) -> str:
     for name in dict.fromkeys(r["case"] for r in rows):
         case = CASES[name]
         mine = [r for r in rows if r["case"] == name]
-        adam, lbfgs = mine[0]["adam"], mine[0]["lbfgs"]
+        adam, lbfgs, fresh = mine[0]["adam"], mine[0]["lbfgs"], max(r.get("fresh", 0) for r in mine)
         seeds = sorted({r["seed"] for r in mine})
         model, opts = case.model
         out += [f"**{name}** {' '.join(f'{k}={v:g}' for k, v in case.params.items())} — {model} "
                 f"{opts.get('depth')} × {opts.get('width')}, Adam {adam}" + (f" + L-BFGS {lbfgs}" if lbfgs else "")
-                + f" steps, seeds {', '.join(map(str, seeds))}; paper: {case.source}", "",
+                + " steps" + (f", fresh batches of {fresh} per term and step" if fresh else ", fixed points")
+                + f", seeds {', '.join(map(str, seeds))}; paper: {case.source}", "",
                 "| row | rel L2 | wall s | paper |", "|---|---|---|---|"]
         for label in dict.fromkeys(r["row"] for r in mine):
             errs = [r["rel_l2"] for r in mine if r["row"] == label]
@@ -219,6 +233,9 @@ def main(argv=None) -> int:
     p.add_argument("--adam", type=int, default=None, help="Adam steps for every case (default: the paper's)")
     p.add_argument("--lbfgs", type=int, default=None, help="L-BFGS steps for every case (default: the paper's)")
     p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--fresh", type=int, default=0, metavar="B",
+                   help="draw a fresh batch every Adam step, B rows per residual / condition / boundary edge "
+                        "(the papers: 128); default: fixed points")
     p.add_argument("--quick", action="store_true", help=f"small smoke configuration: {QUICK}")
     p.add_argument("--jsonl", default=None, help="append each finished run here; runs already there are skipped")
     args = p.parse_args(argv)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import speed_peers as peers  # noqa: E402
@@ -45,12 +46,14 @@ def time_pinnsight(steps: int = 2000, seed: int = 0, block: int = peers.DEFAULT_
     opt_state = strong_types(optimizer.init(st.params))
     chunk = make_adam_chunk(make_objective(problem, static), optimizer, block)
     t0 = time.perf_counter()
-    params, opt_state, losses, _ = jax.block_until_ready(chunk(st.params, opt_state, st.batch, st.weights, st.coeffs))
+    key, start = jax.random.PRNGKey(0), jnp.asarray(0, jnp.int32)  # unused without a sampler (fixed points)
+    params, opt_state, losses, *_ = jax.block_until_ready(
+        chunk(st.params, opt_state, st.batch, st.weights, st.coeffs, key, start))
     warmup_s = time.perf_counter() - t0
     per_step = []
     for _ in range(peers._n_blocks(steps, block)):
         tb = time.perf_counter()
-        params, opt_state, losses, _ = chunk(params, opt_state, st.batch, st.weights, st.coeffs)
+        params, opt_state, losses, *_ = chunk(params, opt_state, st.batch, st.weights, st.coeffs, key, start)
         losses.block_until_ready()
         per_step.append((time.perf_counter() - tb) * 1e3 / block)
     t0 = time.perf_counter()

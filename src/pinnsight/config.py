@@ -13,8 +13,10 @@ from .problems import make_problem, resolve_params
 
 #: optimizer phases and their options with defaults (type taken from the default)
 PHASE_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Adam with an exponential learning-rate decay: lr · decay_rate^(step / decay_steps).
-    "adam": {"lr": 1e-3, "decay_rate": 0.9, "decay_steps": 1000, "b1": 0.9, "b2": 0.999},
+    # Adam with an exponential learning-rate decay: lr · decay_rate^(step / decay_steps). fresh=1 draws a new
+    # uniform batch of the configured point counts at every step (stochastic mini-batches, as in Wang, Teng &
+    # Perdikaris 2021 and Wang, Yu & Perdikaris 2022: batches of 128 per term, fresh each iteration).
+    "adam": {"lr": 1e-3, "decay_rate": 0.9, "decay_steps": 1000, "b1": 0.9, "b2": 0.999, "fresh": 0},
     # L-BFGS (optax) with a zoom line search under the strong Wolfe conditions. It stops before its budget only
     # when the gradient norm falls to gtol, the loss is non-finite, or the loss has not decreased by more than
     # ftol·|loss| for `patience` consecutive iterations; every stop is recorded with its reason.
@@ -47,7 +49,8 @@ class PhaseConfig:
                 value = kind(raw)
             except (TypeError, ValueError):
                 raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is not a valid {kind.__name__}") from None
-            if value < 0 or (key in ("lr", "memory", "decay_steps", "max_linesearch_steps") and value == 0):
+            if value < 0 or (key in ("lr", "memory", "decay_steps", "max_linesearch_steps") and value == 0) \
+                    or (key == "fresh" and value not in (0, 1)):
                 raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is out of range")
             resolved[key] = value
         object.__setattr__(self, "options", resolved)
@@ -105,6 +108,13 @@ class TrainConfig:
         from .remedies import validate_specs
 
         object.__setattr__(self, "remedies", validate_specs(self.remedies, self.build_problem()))
+        if any(p.options.get("fresh") for p in self.phases):
+            from .remedies import owns_points
+
+            owner = next((r for r in self.remedies if owns_points(r)), None)
+            if owner is not None:
+                raise PinnsightError(f"adam:fresh=1 draws its own points every step; remedy {owner.split(':')[0]} "
+                                     "places the points itself: use one or the other")
 
     def build_problem(self):
         return make_problem(self.problem, **self.params)

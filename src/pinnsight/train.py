@@ -133,20 +133,25 @@ def adam_optimizer(options: Mapping[str, Any]) -> optax.GradientTransformation:
     return optax.adam(schedule, b1=options["b1"], b2=options["b2"])
 
 
-def make_adam_chunk(objective: Callable, optimizer: optax.GradientTransformation, length: int) -> Callable:
-    """Jitted ``length`` Adam steps fused in ``lax.scan``; returns per-step totals and the last step's terms."""
+def make_adam_chunk(objective: Callable, optimizer: optax.GradientTransformation, length: int,
+                    sampler: Callable | None = None) -> Callable:
+    """Jitted ``length`` Adam steps fused in ``lax.scan``; returns per-step totals, the last step's terms and the
+    batch of the last step. With ``sampler`` (``key -> batch``) every step draws a fresh batch from
+    ``fold_in(key, start + i)`` (stochastic mini-batches; ``key`` and ``start`` are arguments: no retracing)."""
 
-    def step(carry, _):
-        params, opt_state, batch, weights, coeffs = carry
+    def step(carry, i):
+        params, opt_state, batch, weights, coeffs, key = carry
+        if sampler is not None:
+            batch = sampler(jax.random.fold_in(key, i))
         (loss, terms), grads = jax.value_and_grad(objective, has_aux=True)(params, batch, weights, coeffs)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state, batch, weights, coeffs), (loss, terms)
+        return (optax.apply_updates(params, updates), opt_state, batch, weights, coeffs, key), (loss, terms)
 
-    def chunk(params, opt_state, batch, weights, coeffs):
-        (params, opt_state, *_), (losses, terms) = jax.lax.scan(
-            step, (params, opt_state, batch, weights, coeffs), None, length=length
+    def chunk(params, opt_state, batch, weights, coeffs, key, start):
+        (params, opt_state, batch, *_), (losses, terms) = jax.lax.scan(
+            step, (params, opt_state, batch, weights, coeffs, key), start + jnp.arange(length)
         )
-        return params, opt_state, losses, jax.tree.map(lambda v: v[-1], terms)
+        return params, opt_state, losses, jax.tree.map(lambda v: v[-1], terms), batch
 
     return jax.jit(chunk)
 
@@ -347,11 +352,11 @@ def _train(config: TrainConfig, progress: bool | None, auto: dict, t_start: floa
             runner, resume = PHASE_RUNNERS[phase.name](phase, ctx, state, report), None
             while True:
                 try:
-                    params, done, terms, finished = runner.send(resume)
+                    params, done, terms, finished, *batch = runner.send(resume)
                 except StopIteration:
                     break
                 resume = None
-                state = state._replace(params=params)
+                state = state._replace(params=params, **({"batch": batch[0]} if batch else {}))
                 step += done
                 seg_step += done
                 bar.update(done)
@@ -475,7 +480,8 @@ def _remedy_metrics(config, members, events, history, finished_segments, driver_
 
 
 # A phase runner is a generator ``runner(phase, ctx, state, report)`` yielding ``(params, steps_done, terms,
-# finished)`` after each jitted chunk; it records its counts and stop reason in ``report``. When remedies change
+# finished)`` after each jitted chunk (and, if it draws its own points, a fifth entry: the batch it ended on, which
+# becomes the state's batch for remedies and the final losses); it records its counts and stop reason in ``report``. When remedies change
 # the state between chunks the trainer sends a ``Resume`` into it (``resume = yield ...``): the runner must go on
 # with ``resume.state``'s batch/weights/coeffs and re-initialise its optimizer state if ``resume.restart``. Jitted
 # functions belong in ``ctx.cache`` so that re-running the phase (curriculum stages, time windows) never retraces.
@@ -494,10 +500,20 @@ def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report
     else:
         opt_state = strong_types(optimizer.init(state.params))
     params, best, best_step = state.params, math.inf, 0
+    sampler = None
+    if phase.options["fresh"]:  # a fresh uniform batch per step, of the run's point counts and dtype
+        dtype = jax.tree.leaves(state.batch)[0].dtype
+        sampler = lambda key: sample_batch(ctx.problem, key, config.points, dtype)  # noqa: E731
+    # per-step keys fold the phase's global step count into a key of the seed: reproducible, distinct per step
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x5EED)
+    start = cache.get(("adam-fresh-steps", _options_key(phase)), 0)  # steps drawn earlier (previous segments)
     while report.steps < phase.steps:
         n = min(config.log_every, phase.steps - report.steps)
-        chunk = chunks.setdefault(n, make_adam_chunk(objective, optimizer, n))
-        new_params, new_opt_state, losses, terms = chunk(params, opt_state, state.batch, state.weights, state.coeffs)
+        chunk = chunks.setdefault(n, make_adam_chunk(objective, optimizer, n, sampler))
+        new_params, new_opt_state, losses, terms, batch = chunk(
+            params, opt_state, state.batch, state.weights, state.coeffs, key,
+            jnp.asarray(start + report.steps, jnp.int32),
+        )
         last = float(losses[-1])
         if not math.isfinite(last) or not bool(jnp.all(jnp.isfinite(losses))):
             report.stop_reason = NAN  # keep the last finite parameters
@@ -506,6 +522,9 @@ def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report
         params, opt_state = new_params, new_opt_state
         cache[slot] = opt_state
         report.steps += n
+        if sampler is not None:
+            cache[("adam-fresh-steps", _options_key(phase))] = start + report.steps
+            state = state._replace(batch=batch)
         if math.isnan(report.start_loss):
             report.start_loss = float(losses[0])
         report.end_loss = last
@@ -513,7 +532,7 @@ def run_adam(phase: PhaseConfig, ctx: PhaseContext, state: TrainingState, report
             best, best_step = last, report.steps
         elif config.stall_steps and report.steps - best_step >= config.stall_steps:
             report.stop_reason = STALL
-        resume = yield params, n, terms, report.stop_reason != BUDGET
+        resume = yield (params, n, terms, report.stop_reason != BUDGET) + ((batch,) if sampler is not None else ())
         if resume is not None:  # remedies changed the batch / weights / coefficients
             state, best, best_step = resume.state, math.inf, report.steps
             if resume.restart:

@@ -17,6 +17,7 @@ from ._base import (
     build_remedies,
     chain,
     merge,
+    owns_points,
     parse_spec,
     register_remedy,
     remedy_specs,
@@ -31,7 +32,7 @@ from .time_marching import make_window_batch, window_edges, window_mask
 __all__ = [
     "NO_CHANGE", "Changes", "Remedy", "RemedySetup", "RemedySpec", "Segment", "StepInfo", "build_remedies",
     "causal_residual_loss", "causal_weights", "chain", "cosine_fraction", "curriculum_values", "draw_proportional",
-    "eps_schedule", "make_window_batch", "merge", "mix_uniform", "parse_spec", "rad_probabilities",
+    "eps_schedule", "make_window_batch", "merge", "mix_uniform", "owns_points", "parse_spec", "rad_probabilities",
     "register_remedy", "remedy_specs", "resolve_options", "slice_losses", "validate_specs", "window_edges",
     "window_mask",
 ]

@@ -165,6 +165,7 @@ class RemedySpec:
     check: Callable[[Mapping[str, Any], Any], None] | None = None  # check(options, problem), raises
     aliases: tuple[str, ...] = ()
     driver: bool = False  # an outer driver (at most one per run)
+    owns_points: bool = False  # places the residual points itself (conflicts with adam:fresh=1)
 
 
 _REMEDIES: dict[str, RemedySpec] = {}
@@ -223,6 +224,11 @@ def resolve_options(spec: str, problem=None) -> tuple[RemedySpec, dict[str, Any]
     if rs.check is not None:
         rs.check(options, problem)
     return rs, options
+
+
+def owns_points(spec: str) -> bool:
+    """Whether the remedy of ``spec`` places the collocation points itself (adaptive sampling, time windows)."""
+    return _REMEDIES[parse_spec(spec)[0]].owns_points
 
 
 def validate_specs(specs, problem=None) -> tuple[str, ...]:

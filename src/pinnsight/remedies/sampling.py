@@ -261,13 +261,13 @@ ADAPTIVE = register_remedy(RemedySpec(
     "fixed-size residual-proportional resampling, cosine uniform fraction, restarts on stall (Subramanian et al. 2022)",
     {"every": 500, "candidates": 10, "uniform_max": 1.0, "uniform_min": 0.1, "period": 5000, "by": "residual",
      "patience": 2000, "rtol": 1e-3, "restart_optimizer": 1},
-    build_adaptive, check_adaptive, aliases=("adaptive",),
+    build_adaptive, check_adaptive, aliases=("adaptive",), owns_points=True,
 ))
 RAR = register_remedy(RemedySpec(
     "rar", "residual-based adaptive refinement: add the worst candidates (Lu et al. 2021)",
-    {"every": 1000, "add": 100, "candidates": 10, "max_add": 1000, "tol": 0.0}, build_rar, check_rar,
+    {"every": 1000, "add": 100, "candidates": 10, "max_add": 1000, "tol": 0.0}, build_rar, check_rar, owns_points=True,
 ))
 RAD = register_remedy(RemedySpec(
     "rad", "residual-based adaptive distribution (Wu et al. 2023); method=r3: retain-resample-release",
-    {"every": 1000, "candidates": 10, "k": 1.0, "c": 1.0, "method": "rad"}, build_rad, check_rad,
+    {"every": 1000, "candidates": 10, "k": 1.0, "c": 1.0, "method": "rad"}, build_rad, check_rad, owns_points=True,
 ))

@@ -117,5 +117,5 @@ def check(options, problem):
 
 SPEC = register_remedy(RemedySpec(
     "seq2seq", "sequence-to-sequence time marching over windows (Krishnapriyan et al. 2021; Wight & Zhao 2021)",
-    {"windows": 5, "dt": 0.0, "warm": 1}, build, check, aliases=("time-marching",), driver=True,
+    {"windows": 5, "dt": 0.0, "warm": 1}, build, check, aliases=("time-marching",), driver=True, owns_points=True,
 ))

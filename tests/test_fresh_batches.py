@@ -1,0 +1,81 @@
+"""``adam:fresh=1``: a fresh uniform batch every Adam step (the stochastic mini-batches of Wang, Teng & Perdikaris
+2021 and Wang, Yu & Perdikaris 2022), drawn inside the jitted chunk."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import pinnsight as ps
+from pinnsight.config import PhaseConfig, TrainConfig
+from pinnsight.errors import PinnsightError
+from pinnsight.losses import make_objective
+from pinnsight.sampling import sample_batch
+from pinnsight.train import initial_state, make_adam_chunk, strong_types
+
+
+def _poisson(fresh: int, seed: int = 0, steps: int = 3000) -> TrainConfig:
+    return TrainConfig(problem="poisson", params={"k": 2.0}, model="mlp", model_options={"width": 20, "depth": 2},
+                       phases=(PhaseConfig("adam", steps, {"fresh": fresh, "lr": 3e-3}),),
+                       points={"res": 4, "bc": 20}, seed=seed)
+
+
+def test_chunk_draws_each_step_from_its_own_key_without_retracing():
+    config = _poisson(1)
+    problem = config.build_problem()
+    static, state = initial_state(config, problem)
+    optimizer = optax.adam(1e-3)
+    opt_state = strong_types(optimizer.init(state.params))
+    draws = []
+
+    def sampler(key):
+        batch = sample_batch(problem, key, config.points)
+        draws.append(1)  # counts traces, not calls
+        return batch
+
+    chunk = make_adam_chunk(make_objective(problem, static), optimizer, 5, sampler)
+    key = jax.random.PRNGKey(3)
+    out = [chunk(state.params, opt_state, state.batch, state.weights, state.coeffs, key, jnp.asarray(s, jnp.int32))
+           for s in (0, 5, 10)]
+    assert len(draws) == 1  # traced once; the start step is an argument
+    for s, (*_, batch) in zip((0, 5, 10), out):  # the returned batch is the last step's draw: key folded with step
+        expected = sample_batch(problem, jax.random.fold_in(key, s + 4), config.points)
+        np.testing.assert_array_equal(batch["res"], expected["res"])
+        assert not np.array_equal(batch["res"], state.batch["res"])
+    assert not np.array_equal(out[0][-1]["res"], out[1][-1]["res"])
+
+
+def test_fresh_points_generalise_where_four_fixed_points_overfit():
+    """−u'' = f, u = sin(2πx) with 4 residual points: fixed points are fitted exactly by a wrong function (measured
+    rel L2 0.76 at seed 0, loss 8e-9; 0.22–2.0 at seeds 1–3); 4 fresh points per step reach 1.6e-2 (seeds 1–3:
+    1.6e-2–7.3e-2)."""
+    fixed = ps.train(_poisson(0), progress=False)
+    fresh = ps.train(_poisson(1), progress=False)
+    assert fixed.metrics["final_losses"]["res"] < 1e-5 and fixed.metrics["rel_l2"] > 0.3
+    assert fresh.metrics["rel_l2"] < 0.05
+    again = ps.train(_poisson(1), progress=False)  # reproducible: the draws come from the seed
+    assert again.metrics["rel_l2"] == fresh.metrics["rel_l2"]
+    other = ps.train(_poisson(1, seed=1, steps=200), progress=False)
+    short = ps.train(_poisson(1, steps=200), progress=False)
+    assert other.metrics["rel_l2"] != short.metrics["rel_l2"]
+
+
+def test_fresh_batches_feed_the_weighting_remedies():
+    """lra reads its gradient statistics from the state's batch, which is the last fresh draw."""
+    config = TrainConfig(problem="helmholtz", params={"a2": 2.0}, model_options={"width": 20, "depth": 2},
+                         phases=(PhaseConfig("adam", 40, {"fresh": 1}),), points={"res": 32, "bc": 32},
+                         remedies=("lra:weighted=1,alpha=0.1,every=10",), log_every=10, eval_every=20)
+    result = ps.train(config, progress=False)
+    weights = [r["bc_weight"] for r in result.history]
+    assert len(set(weights)) > 2 and all(np.isfinite(weights))
+
+
+def test_fresh_conflicts_and_bad_values_are_clear_errors():
+    with pytest.raises(PinnsightError, match="fresh=1 draws its own points.*rad"):
+        TrainConfig(problem="poisson", phases=(PhaseConfig("adam", 10, {"fresh": 1}),), remedies=("rad",))
+    with pytest.raises(PinnsightError, match="fresh=1 draws its own points.*time-marching"):
+        TrainConfig(problem="convection", phases=(PhaseConfig("adam", 10, {"fresh": 1}),), remedies=("time-marching",))
+    with pytest.raises(PinnsightError, match="fresh=2"):
+        PhaseConfig("adam", 10, {"fresh": 2})
+    TrainConfig(problem="poisson", phases=(PhaseConfig("adam", 10, {"fresh": 1}),), remedies=("lra",))  # fine
