@@ -165,6 +165,25 @@ def test_lra_weighted_variant_uses_the_weighted_gradient():
     assert changes.weights["bc"] == pytest.approx(0.9 * 4.0 + 0.1 * hat, rel=1e-4)
 
 
+def test_lra_layer_pooling_is_the_authors_per_matrix_mean():
+    """pool=layers (GradientPathologiesPINNs): weight matrices only, max of per-matrix maxima, mean of their means."""
+    remedy, prob, static, state = _remedy("lra:alpha=0.1,weighted=1,every=1,pool=layers")
+    objective = make_objective(prob, static)
+    mats = {}
+    for k in prob.term_names:
+        onehot = {j: jnp.float32(j == k) for j in prob.term_names}
+        g = jax.grad(lambda p: objective(p, state.batch, onehot, state.coeffs)[0])(state.params)
+        mats[k] = [np.abs(np.asarray(leaf, np.float64)) for leaf in jax.tree.leaves(g) if leaf.ndim == 2]
+    assert len(mats["bc"]) == 3  # 2 -> 5 -> 5 -> 1 weight matrices of different sizes; no bias vectors
+    top = max(m.max() for m in mats["res"])
+    mean_bc = np.mean([m.mean() for m in mats["bc"]])
+    flat_bc = term_gradients(prob, static, state)["bc"]
+    assert abs(mean_bc - np.abs(flat_bc).mean()) > 0.05 * mean_bc  # the pooling really differs from the flat mean
+    hat = top / (4.0 * mean_bc)
+    changes, _ = remedy.update(remedy.init(Segment())[1], _info(state, {"res": 1.0, "bc": 4.0}, 1))
+    assert changes.weights["bc"] == pytest.approx(0.9 * 4.0 + 0.1 * hat, rel=1e-4)
+
+
 def test_ntk_and_inverse_dirichlet_updates_by_hand():
     remedy, prob, static, state = _remedy("ntk:every=1,alpha=0.5,during=all")
     traces = brute_traces(prob, static, state)
@@ -187,6 +206,7 @@ def test_ntk_and_inverse_dirichlet_updates_by_hand():
     ("lra:alpha=1.5", "must be in (0, 1]"),
     ("lra:every=0", "must be positive"),
     ("lra:weighted=2", "must be 0 (paper) or 1"),
+    ("lra:pool=bias", "not one of"),
     ("lra:during=lbfgs", "not one of"),
     ("ntk:points=-1", "must be non-negative"),
     ("ntk:chunk=0", "must be positive"),
