@@ -3,6 +3,7 @@
 jnp.trace(J Jᵀ)), the formulas and the moving average by hand, option errors, no retracing when weights change,
 composition with other remedies, and a short Helmholtz run where weighting beats fixed weights."""
 
+import dataclasses
 import math
 
 import equinox as eqx
@@ -163,6 +164,23 @@ def test_lra_weighted_variant_uses_the_weighted_gradient():
     hat = np.abs(g["res"]).max() / (4.0 * np.abs(g["bc"]).mean())
     changes, _ = remedy.update(remedy.init(Segment())[1], _info(state, {"res": 1.0, "bc": 4.0}, 1))
     assert changes.weights["bc"] == pytest.approx(0.9 * 4.0 + 0.1 * hat, rel=1e-4)
+
+
+def test_lra_weighted_variant_scales_a_configured_weight():
+    """--weight bc=4 is a fixed factor (4 pooled edges): w = 4 λ, λ ← 0.9 λ + 0.1 λ̂, λ̂ = max|∇L_res| / mean|∇(w L_bc)|."""
+    config, prob, static, state = tiny("helmholtz", HZ)
+    config = dataclasses.replace(config, weights={"bc": 4.0})
+    setup = RemedySetup(config, prob, static, jnp.float32, jax.random.PRNGKey(1), np.zeros((4, 2)),
+                        lambda key: state.params)
+    (remedy,) = build_remedies(("lra:alpha=0.1,weighted=1,every=1",), setup)
+    g = term_gradients(prob, static, state)
+    lam_hat = np.abs(g["res"]).max() / (8.0 * np.abs(g["bc"]).mean())  # current w = 8: λ = 2
+    changes, _ = remedy.update(remedy.init(Segment())[1], _info(state, {"res": 1.0, "bc": 8.0}, 1))
+    assert changes.weights["bc"] == pytest.approx(4.0 * (0.9 * 2.0 + 0.1 * lam_hat), rel=1e-4)
+    # the paper's form is scale-invariant: the configured factor cancels (λ̂ from the unweighted term, as before)
+    (paper,) = build_remedies(("lra:alpha=1,every=1",), setup)
+    changes, _ = paper.update(paper.init(Segment())[1], _info(state, {"res": 1.0, "bc": 8.0}, 1))
+    assert changes.weights["bc"] == pytest.approx(np.abs(g["res"]).max() / np.abs(g["bc"]).mean(), rel=1e-4)
 
 
 def test_lra_layer_pooling_is_the_authors_per_matrix_mean():

@@ -12,7 +12,10 @@ squares of ``losses.pointwise_residuals``, also when an in-loss transform such a
   weight is never changed; if it is not 1 the numerator uses the weighted residual, w_res · max|∇θ L_res|, which
   is the paper's formula for w_res = 1. ``weighted=1`` follows the authors' code (GradientPathologiesPINNs)
   instead: λ̂_i = max|∇θ L_res| / mean|∇θ (λ_i L_i)| with the current λ_i, to be used with ``alpha=0.1`` (their
-  λ ← 0.9 λ + 0.1 λ̂); its fixed point is λ_i² = the paper's ratio. ``pool=layers`` takes the max and mean as that
+  λ ← 0.9 λ + 0.1 λ̂); its fixed point is λ_i² = the paper's ratio. A configured weight w0_i (``--weight``) is then
+  a fixed factor of its term that λ_i multiplies (w_i = w0_i λ_i), as the code's λ multiplies a *sum* of per-edge
+  mean squares: pooling 4 edges into one mean with w0 = 4 reproduces it (this form is not scale-invariant; the
+  paper's is, and there w0 cancels). ``pool=layers`` takes the max and mean as that
   code does: over the weight matrices only (no biases), max of the per-matrix maxima and *mean of the per-matrix
   means* (so a small first or last layer counts as much as a large hidden one); the default ``pool=all`` is the
   paper's max/mean over all parameter entries. Measured on Helmholtz with fixed collocation
@@ -209,12 +212,15 @@ def _weighting_remedy(name: str, prefix: str, options, setup, estimate: Callable
 def build_lra(options, setup) -> Remedy:
     make = make_layer_gradient_stats if options["pool"] == "layers" else make_gradient_stats
     stats = make(setup.problem, setup.static)
+    fixed = {k: float(v) for k, v in setup.config.weights.items()}
 
     def estimate(info, key):
         st = stats(info.params, info.state.batch, info.state.coeffs)
         mean_abs = {k: float(v["mean"]) for k, v in st.items()}
         current = {k: float(w) for k, w in info.state.weights.items()} if options["weighted"] else None
         hats = lra_estimates(float(st[RES]["max"]), mean_abs, float(info.state.weights[RES]), current)
+        if options["weighted"]:  # λ multiplies the configured weight w0 (the code's λ · Σ_edges MSE): target w0·λ̂
+            hats = {k: fixed.get(k, 1.0) * h for k, h in hats.items()}
         return hats, {"lra_max_grad_res": float(st[RES]["max"])}
 
     return _weighting_remedy("lra", "lra", options, setup, estimate)
