@@ -154,6 +154,8 @@ def make_config(name: str, label: str, seed: int, args) -> TrainConfig:
             raise SystemExit(f"--fresh: case {name} has no mini-batch layout")
         points = {term: k * args.fresh for term, k in case.fresh.items()}
         weights = {term: float(k) for term, k in case.fresh.items() if k > 1}
+    if args.normalize and not recipe:  # standardised inputs, as the authors' codes
+        model_options = {**model_options, "normalize": True}
     base = TrainConfig(problem=case.problem, params=case.params, model=model_name, model_options=model_options,
                        points=points, weights=weights, seed=seed, remedies=tuple(s for s in specs.split("+") if s),
                        log_every=args.log_every, eval_every=args.log_every * 10)
@@ -169,7 +171,7 @@ def make_config(name: str, label: str, seed: int, args) -> TrainConfig:
 
 
 def key(row: dict) -> tuple:
-    return row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"], row.get("fresh", 0)
+    return row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"], row.get("fresh", 0), row.get("normalize", 0)
 
 
 def run(args) -> list[dict]:
@@ -181,16 +183,18 @@ def run(args) -> list[dict]:
         for label in (r for r in case.rows if not args.rows or r in args.rows):
             adam, lbfgs = row_budget(case, label, args)
             fresh = args.fresh if len(case.rows[label]) == 2 else 0  # recipes keep their own fixed points
+            normalize = int(args.normalize and len(case.rows[label]) == 2)
             for seed in args.seeds:
-                wanted.append((name, label, seed, adam, lbfgs, fresh))
-    for name, label, seed, adam, lbfgs, fresh in wanted:
-        if (name, label, seed, adam, lbfgs, fresh) in have:
+                wanted.append((name, label, seed, adam, lbfgs, fresh, normalize))
+    for name, label, seed, adam, lbfgs, fresh, normalize in wanted:
+        if (name, label, seed, adam, lbfgs, fresh, normalize) in have:
             continue
         config = make_config(name, label, seed, args)
         t0 = time.perf_counter()
         result = train(config, progress=False)
         m = result.metrics
         row = {"case": name, "row": label, "seed": seed, "adam": adam, "lbfgs": lbfgs, "fresh": fresh,
+               "normalize": normalize,
                "rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
                "stop": m["stop_reason"], "model": config.model, "model_options": dict(config.model_options),
                "remedies": list(config.remedies), "x64": config.x64,
@@ -214,6 +218,7 @@ def markdown(rows: list[dict]) -> str:
         out += [f"**{name}** {' '.join(f'{k}={v:g}' for k, v in case.params.items())} — {model} "
                 f"{opts.get('depth')} × {opts.get('width')}, Adam {adam}" + (f" + L-BFGS {lbfgs}" if lbfgs else "")
                 + " steps" + (f", fresh batches of {fresh} per term and step" if fresh else ", fixed points")
+                + (", standardised inputs" if any(r.get("normalize") for r in mine) else "")
                 + f", seeds {', '.join(map(str, seeds))}; paper: {case.source}", "",
                 "| row | rel L2 | wall s | paper |", "|---|---|---|---|"]
         for label in dict.fromkeys(r["row"] for r in mine):
@@ -242,6 +247,9 @@ def main(argv=None) -> int:
     p.add_argument("--fresh", type=int, default=0, metavar="B",
                    help="draw a fresh batch every Adam step, B rows per residual / condition / boundary edge "
                         "(the papers: 128); default: fixed points")
+    p.add_argument("--normalize", action="store_true",
+                   help="standardise the network inputs on the problem's box (model option normalize=1), as the "
+                        "authors' codes do; recipe rows keep theirs")
     p.add_argument("--quick", action="store_true", help=f"small smoke configuration: {QUICK}")
     p.add_argument("--jsonl", default=None, help="append each finished run here; runs already there are skipped")
     args = p.parse_args(argv)

@@ -226,3 +226,33 @@ def test_fourier_with_modified_mlp_backbone():
         make_model("fourier", 1, key=KEY, net="cnn")
     with pytest.raises(PinnsightError, match="positive"):
         make_model("fourier", 1, key=KEY, sigma=0.0)
+
+
+# ------------------------------------------------------------------------------- input standardisation
+@pytest.mark.parametrize("name", ["mlp", "modified-mlp"])
+def test_normalize_standardises_on_the_problems_box(name):
+    """normalize=1: the same network applied to (z − m)/s, m and s the uniform moments of the box (here the
+    Klein–Gordon square [0, 1]²: m = 1/2, s = 1/√12), checked against those moments from samples."""
+    kg = make_problem("klein-gordon")
+    m = make_model(name, 2, key=KEY, problem=kg, width=8, depth=2, normalize=1)
+    plain = make_model(name, 2, key=KEY, width=8, depth=2)
+    assert isinstance(m, Embedded)
+    samples = jax.random.uniform(jax.random.PRNGKey(3), (200_000, 2))
+    np.testing.assert_allclose(m.embedding.mean, np.mean(samples, axis=0), atol=3e-3)
+    np.testing.assert_allclose(m.embedding.std, np.std(samples, axis=0), atol=3e-3)
+    z = jnp.array([0.25, 0.9])
+    assert float(m(z)) == pytest.approx(float(plain((z - 0.5) * math.sqrt(12.0))), rel=1e-5)
+    explicit = make_model(name, 2, key=KEY, width=8, depth=2, normalize="yes", box="-1:1/0:2")
+    assert explicit.embedding.mean == (0.0, 1.0) and explicit.embedding.std == pytest.approx((2 / math.sqrt(12),) * 2)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"normalize": 1}, "needs the problem's box"),
+    ({"normalize": 1, "box": "0:1"}, "each of the 2 input"),
+    ({"normalize": 1, "box": "1:0/0:1"}, "lo < hi"),
+    ({"normalize": 1, "box": "a:b/0:1"}, "lo:hi"),
+    ({"normalize": "maybe"}, "not a valid bool"),
+])
+def test_normalize_bad_options(kwargs, match):
+    with pytest.raises(PinnsightError, match=match):
+        make_model("mlp", 2, key=KEY, width=8, depth=2, **kwargs)

@@ -10,7 +10,10 @@ import jax
 
 from ..errors import PinnsightError
 from .hard_constraint import HARD_CONSTRAINT_DEFAULTS, HardConstraint, hard_constraint_model, hard_constraint_options
-from .embeddings import Embedded, FourierFeatures, PeriodicEmbedding, fourier_model, periodic_model, periodic_options
+from .embeddings import (
+    Embedded, FourierFeatures, PeriodicEmbedding, Standardize, box_options, fourier_model, periodic_model,
+    periodic_options, plain_model,
+)
 from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
 from .mlp import MLP, glorot_normal
 from .modified_mlp import ModifiedMLP
@@ -88,10 +91,12 @@ def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=N
     return spec.build(in_size, key=key, dtype=dtype, **resolved)
 
 
-register_model("mlp", "tanh MLP, Glorot-normal weights (default 4 × 50)", {"width": 50, "depth": 4}, MLP)
+PLAIN_DEFAULTS = {"width": 50, "depth": 4, "normalize": False, "box": ""}
+register_model("mlp", "tanh MLP, Glorot-normal weights (default 4 × 50); normalize=1: inputs standardised on the box",
+               PLAIN_DEFAULTS, plain_model(MLP, "mlp"), from_problem=box_options)
 register_model(
-    "modified-mlp", "modified MLP, Wang, Teng & Perdikaris 2021 Eqs. 43–47 (depth = hidden layers)",
-    {"width": 50, "depth": 4}, ModifiedMLP,
+    "modified-mlp", "modified MLP, Wang, Teng & Perdikaris 2021 Eqs. 43–47 (depth = hidden layers); normalize=1 too",
+    PLAIN_DEFAULTS, plain_model(ModifiedMLP, "modified-mlp"), from_problem=box_options,
 )
 register_model(
     "fourier", "random Fourier features [cos 2πBx, sin 2πBx], B ~ N(0, σ²) fixed, then net (mlp|modified-mlp)",
@@ -116,6 +121,6 @@ register_model(
 )
 
 __all__ = [
-    "Embedded", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding",
+    "Embedded", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "Standardize",
     "MLP", "ModelSpec", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
 ]
