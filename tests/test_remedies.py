@@ -189,6 +189,7 @@ def test_window_batch_maps_rows_and_takes_initial_targets_from_previous_network(
     ("rad:method=zz", "not one of"),
     ("curriculum:coef=rho", "not a coefficient"),
     ("curriculum:values=1/x", "'/'-separated"),
+    ("curriculum:final_steps=0", "must be positive"),
     ("causal:eps", "key=value"),
 ])
 def test_bad_specs_raise_pinnsight_error(spec, message):
@@ -270,6 +271,16 @@ def test_no_retracing_across_curriculum_stages(monkeypatch):
     assert one == three > 0
     assert [s["value"] for s in result.metrics["remedies"]["segments"]] == [1.0, 1.5, 2.0]
     assert [r["coef_beta"] for r in result.history if r["phase"] != "init"][-1] == 2.0
+
+
+def test_curriculum_final_steps_lengthens_only_the_last_stage(monkeypatch):
+    """final_steps=3: stages 1 and 2 run 60 Adam + 5 L-BFGS steps, the last 180 + 15 — with no new trace."""
+    one, _ = _count_traces(monkeypatch, ("curriculum:stages=1",))
+    n, result = _count_traces(monkeypatch, ("curriculum:stages=3,final_steps=3",))
+    assert n == one
+    assert [(p["name"], p["steps"]) for p in result.metrics["phases"]] == [
+        ("adam", 60), ("lbfgs", 5), ("adam", 60), ("lbfgs", 5), ("adam", 180), ("lbfgs", 15)]
+    assert result.metrics["steps"] == 2 * 65 + 195
 
 
 def test_no_retracing_across_time_windows(monkeypatch):

@@ -8,6 +8,7 @@ Weights and coefficients are arguments of the jitted functions, so changing them
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -343,6 +344,8 @@ def _train(config: TrainConfig, progress: bool | None, auto: dict, t_start: floa
             log("init", terms_fn(state.params, state.batch, state.coeffs), evaluate=True)
         stop_reason = BUDGET
         for phase in config.phases:
+            if segment.steps_scale != 1.0:
+                phase = dataclasses.replace(phase, steps=max(1, round(phase.steps * segment.steps_scale)))
             if stop_reason in (TARGET, NAN):
                 reports.append(PhaseReport(phase.name, phase.steps, stop_reason="skipped"))
                 continue

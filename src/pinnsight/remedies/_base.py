@@ -58,6 +58,7 @@ class Segment(NamedTuple):
     info: Mapping[str, Any] | None = None  # recorded in metrics["remedies"]["segments"]
     count: int = 1  # how many segments the driver yields in all (progress bar)
     keep_optimizer: bool = False  # first-order phases go on from the last segment's optimizer state
+    steps_scale: float = 1.0  # every phase of this segment runs round(steps × steps_scale) steps
 
 
 class StepInfo(NamedTuple):

@@ -4,7 +4,8 @@ Train at a small coefficient (β, ρ or ν) and raise it in stages to the target
 last and running the whole phase sequence. The coefficient is a traced entry of ``coeffs``, so a stage change
 never retraces the jitted step. Stage values: ``values`` (``"1/5/10/20"``, the target appended when missing) or
 ``stages`` values from ``start`` to the target, equally spaced (``spacing=linear``) or in ratio (``geometric``).
-``keep_optimizer=1`` carries the Adam state (moments, decayed step size) from stage to stage instead of
+``final_steps=F`` runs the last stage (the target value) F times the phases' steps (measured: at β = 50 the last
+stage is where the budget runs short). ``keep_optimizer=1`` carries the Adam state (moments, decayed step size) from stage to stage instead of
 restarting it (a restart can undo the previous stage's solution; see FINDINGS.md).
 """
 
@@ -58,6 +59,7 @@ def build(options, setup) -> Remedy:
                 index=k, label=f"{name}={v:g}", bounds=tuple(problem.bounds), coeffs={name: v},
                 final=k == len(values) - 1, columns={"stage": k, f"coef_{name}": v}, info=info, count=len(values),
                 keep_optimizer=bool(options["keep_optimizer"]),
+                steps_scale=float(options["final_steps"]) if k == len(values) - 1 else 1.0,
             )
         return {"coef": name, "values": list(values)}
 
@@ -65,7 +67,7 @@ def build(options, setup) -> Remedy:
 
 
 def check(options, problem):
-    positive("curriculum", options, "stages")
+    positive("curriculum", options, "stages", "final_steps")
     positive("curriculum", options, "start", allow_zero=options["spacing"] == "linear")
     choice("curriculum", options, "spacing", ("linear", "geometric"))
     if problem is None:
@@ -83,6 +85,6 @@ def check(options, problem):
 
 SPEC = register_remedy(RemedySpec(
     "curriculum", "raise a coefficient to its target in warm-started stages (Krishnapriyan et al. 2021)",
-    {"coef": "", "start": 1.0, "stages": 4, "spacing": "linear", "values": "", "keep_optimizer": 0}, build, check,
+    {"coef": "", "start": 1.0, "stages": 4, "spacing": "linear", "values": "", "keep_optimizer": 0, "final_steps": 1.0}, build, check,
     aliases=("curriculum-regularization",), driver=True,
 ))
