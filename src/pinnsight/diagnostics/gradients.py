@@ -47,6 +47,11 @@ def _stats(flat: jax.Array, edges: jax.Array) -> dict[str, jax.Array]:
     }
 
 
+def term_gradients(problem, static, params, batch, coeffs) -> dict[str, Any]:
+    """∇θ L_k of every unweighted term, one batched reverse pass (each a pytree shaped like ``params``)."""
+    return jax.jacrev(lambda p: loss_terms(problem, eqx.combine(p, static), batch, coeffs))(params)
+
+
 def make_gradient_statistics(problem, static, edges: np.ndarray = HIST_EDGES) -> Callable:
     """Jitted ``stats(params, batch, coeffs) -> {term: {norm, max, mean, std, hist}}`` (device arrays).
 
@@ -56,7 +61,7 @@ def make_gradient_statistics(problem, static, edges: np.ndarray = HIST_EDGES) ->
     edges_j = jnp.asarray(edges)
 
     def stats(params, batch, coeffs):
-        grads = jax.jacrev(lambda p: loss_terms(problem, eqx.combine(p, static), batch, coeffs))(params)
+        grads = term_gradients(problem, static, params, batch, coeffs)
         return {k: _stats(ravel_pytree(g)[0], edges_j) for k, g in grads.items()}
 
     return jax.jit(stats)

@@ -5,8 +5,8 @@ last and running the whole phase sequence. The coefficient is a traced entry of 
 never retraces the jitted step. Stage values: ``values`` (``"1/5/10/20"``, the target appended when missing) or
 ``stages`` values from ``start`` to the target, equally spaced (``spacing=linear``) or in ratio (``geometric``).
 ``final_steps=F`` runs the last stage (the target value) F times the phases' steps (measured: at β = 50 the last
-stage is where the budget runs short). ``keep_optimizer=1`` carries the Adam state (moments, decayed step size) from stage to stage instead of
-restarting it (a restart can undo the previous stage's solution; see FINDINGS.md).
+stage is where the budget runs short). ``keep_optimizer=1`` carries the Adam state (moments, decayed step size)
+from stage to stage instead of restarting it (a restart can undo the previous stage's solution; see FINDINGS.md).
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def check(options, problem):
 
 SPEC = register_remedy(RemedySpec(
     "curriculum", "raise a coefficient to its target in warm-started stages (Krishnapriyan et al. 2021)",
-    {"coef": "", "start": 1.0, "stages": 4, "spacing": "linear", "values": "", "keep_optimizer": 0, "final_steps": 1.0}, build, check,
+    {"coef": "", "start": 1.0, "stages": 4, "spacing": "linear", "values": "", "keep_optimizer": 0,
+     "final_steps": 1.0}, build, check,
     aliases=("curriculum-regularization",), driver=True,
 ))

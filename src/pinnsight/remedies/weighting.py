@@ -62,7 +62,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import PinnsightError
-from ..losses import loss_terms, pointwise_residuals
+from ..losses import pointwise_residuals
 from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, choice, positive, register_remedy
 
 RES = "res"
@@ -135,14 +135,15 @@ def make_layer_gradient_stats(problem, static) -> Callable:
     (GradientPathologiesPINNs) does: over the weight matrices only (parameter leaves with ≥ 2 dimensions), max of
     the per-matrix max |g| and mean of the per-matrix mean |g|; unweighted terms."""
 
+    from ..diagnostics.gradients import term_gradients
+
+    def pooled(g):
+        mats = [jnp.abs(leaf) for leaf in jax.tree.leaves(g) if leaf.ndim >= 2]
+        return {"max": jnp.max(jnp.stack([m.max() for m in mats])),
+                "mean": jnp.mean(jnp.stack([m.mean() for m in mats]))}
+
     def stats(params, batch, coeffs):
-        grads = jax.jacrev(lambda p: loss_terms(problem, eqx.combine(p, static), batch, coeffs))(params)
-        out = {}
-        for k, g in grads.items():
-            mats = [jnp.abs(leaf) for leaf in jax.tree.leaves(g) if leaf.ndim >= 2]
-            out[k] = {"max": jnp.max(jnp.stack([m.max() for m in mats])),
-                      "mean": jnp.mean(jnp.stack([m.mean() for m in mats]))}
-        return out
+        return {k: pooled(g) for k, g in term_gradients(problem, static, params, batch, coeffs).items()}
 
     return jax.jit(stats)
 
