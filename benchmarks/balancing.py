@@ -10,11 +10,11 @@ skipped, so an interrupted table resumes where it stopped.
     python3 benchmarks/balancing.py --seeds 0,1,2 --jsonl balancing.jsonl   # everything at the papers' budgets
 
 Rows (``--rows`` picks some): ``lra`` is the paper's formula (Wang, Teng, Perdikaris 2021, Alg. 1: λ̂ from the
-unweighted terms, α = 0.9 on the new estimate); ``lra-code`` is the authors' published update (λ̂ from the gradient of
-the weighted term, λ ← 0.9 λ + 0.1 λ̂) with the paper's statistics over all parameters; ``lra-layers`` is the whole of
-their code, statistics per weight matrix (``pool=layers``), see ``pinnsight.remedies.weighting``. Differences from the papers: fixed
-collocation points unless ``--fresh 128`` (the papers draw a fresh batch of 128 points per term and step), no input
-normalisation, float32. Timings depend on the machine and its load: say which when quoting them.
+unweighted terms, α = 0.9 on the new estimate); ``lra-code`` is the authors' published update (λ̂ from the gradient
+of the weighted term, λ ← 0.9 λ + 0.1 λ̂) with the paper's statistics over all parameters; ``lra-layers`` is the whole
+of their code, statistics per weight matrix (``pool=layers``), see ``pinnsight.remedies.weighting``. Differences from
+the papers: fixed collocation points unless ``--fresh 128`` (the papers draw a fresh batch of 128 points per term and
+step), raw inputs unless ``--normalize`` (the authors' codes standardise them), float32. Timings depend on the machine and its load: say which when quoting them.
 """
 
 from __future__ import annotations
@@ -171,7 +171,8 @@ def make_config(name: str, label: str, seed: int, args) -> TrainConfig:
 
 
 def key(row: dict) -> tuple:
-    return row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"], row.get("fresh", 0), row.get("normalize", 0)
+    return (row["case"], row["row"], row["seed"], row["adam"], row["lbfgs"], row.get("fresh", 0),
+            row.get("normalize", 0))
 
 
 def run(args) -> list[dict]:
@@ -182,8 +183,8 @@ def run(args) -> list[dict]:
         case = CASES[name]
         for label in (r for r in case.rows if not args.rows or r in args.rows):
             adam, lbfgs = row_budget(case, label, args)
-            fresh = args.fresh if len(case.rows[label]) == 2 else 0  # recipes keep their own fixed points
-            normalize = int(args.normalize and len(case.rows[label]) == 2)
+            plain = len(case.rows[label]) == 2  # recipes keep their own fixed points and raw inputs
+            fresh, normalize = (args.fresh, int(args.normalize)) if plain else (0, 0)
             for seed in args.seeds:
                 wanted.append((name, label, seed, adam, lbfgs, fresh, normalize))
     for name, label, seed, adam, lbfgs, fresh, normalize in wanted:
