@@ -1,0 +1,52 @@
+"""Where a run's error sits in time: max |u − u_ref| per time, over all x and over a band of x, from a run
+directory's ``prediction.npz`` (1-D space + time problems).
+
+    python3 benchmarks/error_profile.py runs/allen-cahn-... [--band 0.2] [--times 0,0.1,0.25,0.5,0.75,1]
+
+Used for the Allen–Cahn "error anatomy" of docs/benchmarks.md: the error near x = 0 (where u ≈ 0 and the reaction
+5u − 5u³ amplifies perturbations like e^{5t}) against the kink of the periodically extended u0 at x = ±1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def profile(run_dir: Path, band: float, times: list[float]) -> list[tuple[float, float, float, float]]:
+    """(t, max error over x, x of that max, max error over |x| < band) at the grid times nearest ``times``."""
+    data = np.load(run_dir / "prediction.npz")
+    err, x, t = np.abs(data["prediction"] - data["reference"]), data["axis_x"], data["axis_t"]
+    if err.shape != (x.size, t.size):
+        raise SystemExit(f"error_profile: expected a (x, t) grid in {run_dir}/prediction.npz, got {err.shape}")
+    inside = np.abs(x) < band
+    out = []
+    for want in times:
+        j = int(np.argmin(np.abs(t - want)))
+        i = int(np.argmax(err[:, j]))
+        out.append((float(t[j]), float(err[i, j]), float(x[i]), float(err[inside, j].max())))
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--band", type=float, default=0.2, help="half-width of the x band around 0")
+    p.add_argument("--times", default="0,0.1,0.25,0.5,0.75,1")
+    args = p.parse_args(argv)
+    if not (args.run_dir / "prediction.npz").is_file():
+        p.error(f"no prediction.npz in {args.run_dir}")
+    rel = np.load(args.run_dir / "prediction.npz")
+    total = np.linalg.norm(rel["prediction"] - rel["reference"]) / np.linalg.norm(rel["reference"])
+    print(f"{args.run_dir}: rel L2 {total:.3e}")
+    print(f"| t | max error | at x | max error for −{args.band:g} < x < {args.band:g} |\n|---|---|---|---|")
+    for t, e, x, e_band in profile(args.run_dir, args.band, [float(v) for v in args.times.split(",")]):
+        print(f"| {t:.3g} | {e:.1e} | {x:+.3f} | {e_band:.1e} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
