@@ -14,7 +14,8 @@ unweighted terms, α = 0.9 on the new estimate); ``lra-code`` is the authors' pu
 of the weighted term, λ ← 0.9 λ + 0.1 λ̂) with the paper's statistics over all parameters; ``lra-layers`` is the whole
 of their code, statistics per weight matrix (``pool=layers``), see ``pinnsight.remedies.weighting``. Differences from
 the papers: fixed collocation points unless ``--fresh 128`` (the papers draw a fresh batch of 128 points per term and
-step), raw inputs unless ``--normalize`` (the authors' codes standardise them), float32. Timings depend on the machine and its load: say which when quoting them.
+step), raw inputs unless ``--normalize`` (the authors' codes standardise them), float32. Timings depend on the
+machine and its load: say which when quoting them.
 """
 
 from __future__ import annotations
@@ -255,7 +256,7 @@ def markdown(rows: list[dict]) -> str:
                 extra = f", {o['harmonics']} harmonics" if o.get("harmonics", 1) != 1 else ""
                 extra += "".join(f", {spec}" for spec in first["remedies"])
                 extra += "".join(f", {n} {term} points" for term, n in first.get("points", {}).items())
-                extra += "".join(f", {term} weight {w:g}" for term, w in first.get("weights", {}).items())
+                extra += "".join(f", {term} weight {w:g}" for term, w in first.get("weights", {}).items() if w != 1)
                 label = (f"{label} ({' + '.join(f'{n} {k}' for n, k in first['phases'])}, float64, "
                          f"{first['model']} {o.get('depth')} × {o.get('width')}{extra})")
             out.append(f"| {label} | {statistics.mean(errs):.2e}{spread} | {wall:.0f} | {paper} |")

@@ -61,6 +61,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..diagnostics.gradients import term_gradients
 from ..errors import PinnsightError
 from ..losses import pointwise_residuals
 from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, choice, positive, register_remedy
@@ -134,8 +135,6 @@ def make_layer_gradient_stats(problem, static) -> Callable:
     """Jitted ``stats(params, batch, coeffs) -> {term: {max, mean}}`` of ∇θ L_term pooled as the lra authors' code
     (GradientPathologiesPINNs) does: over the weight matrices only (parameter leaves with ≥ 2 dimensions), max of
     the per-matrix max |g| and mean of the per-matrix mean |g|; unweighted terms."""
-
-    from ..diagnostics.gradients import term_gradients
 
     def pooled(g):
         mats = [jnp.abs(leaf) for leaf in jax.tree.leaves(g) if leaf.ndim >= 2]
