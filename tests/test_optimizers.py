@@ -332,6 +332,23 @@ def test_natural_direction_is_the_minimum_norm_least_squares_step():
     assert np.allclose(np.asarray(d), np.linalg.solve(G + mu * np.eye(6), J.T @ r), atol=1e-10)
 
 
+def test_natural_direction_in_sample_space_equals_the_parameter_space_step():
+    """With fewer rows than parameters (N = 7 < P = 15) the Woodbury form Jᵀ(JJᵀ + μI)⁻¹r equals
+    (JᵀJ + μI)⁻¹Jᵀr with μ = damping·max diag(JᵀJ), and Jᵀ(JJᵀ)⁺r the minimum-norm solution — also rank-deficient."""
+    rng = np.random.default_rng(2)
+    J = rng.normal(size=(7, 15))
+    J[6] = J[0] - 2 * J[3]  # rank 6
+    r = rng.normal(size=7)
+    G = J.T @ J
+    mu = 1e-3 * np.diag(G).max()
+    tikhonov = np.linalg.solve(G + mu * np.eye(15), J.T @ r)
+    for woodbury in (True, False):
+        d = natural_gradient.natural_direction(jnp.asarray(J), jnp.asarray(r), 1e-10, 1e-3, woodbury)
+        assert np.allclose(np.asarray(d), tikhonov, rtol=1e-8, atol=1e-10), woodbury
+        d = natural_gradient.natural_direction(jnp.asarray(J), jnp.asarray(r), 1e-10, 0.0, woodbury)
+        assert np.allclose(np.asarray(d), np.linalg.lstsq(J, r, rcond=None)[0], atol=1e-9), woodbury
+
+
 def test_natural_gradient_solves_linear_least_squares_in_one_step_and_rosenbrock():
     """For r linear in x, one ENGD step with η = 1 lands on the least-squares minimiser (the grid picks η = 1);
     on Rosenbrock's residuals the grid-searched Gauss–Newton steps converge."""
