@@ -82,6 +82,8 @@ WAVE_NG_ROW = (("mlp", {"width": 40, "depth": 3}), "",
 WAVE_S2S_ROW = (WAVE_NG_ROW[0], "seq2seq:windows=2",
                 dataclasses.replace(WAVE_NG_ROW[2], phases=(("adam", 500), ("natural-gradient", 1000))))
 
+WAVE_S2S3_ROW = (WAVE_S2S_ROW[0], "seq2seq:windows=3", WAVE_S2S_ROW[2])  # ... in 3 windows
+
 #: Allen–Cahn's best configuration: 4 time windows, each Adam 500 → natural gradient 300 (float64) on the exact
 #: periodic embedding + 3 × 30, 2000 residual points per window, initial-condition weight 100 (errors at t_k grow
 #: like e^{5t} where u ≈ 0, so the data each window starts from is weighted up)
@@ -130,7 +132,8 @@ CASES = {
         "wave", {"c": 2.0}, ("mlp", {"width": 500, "depth": 3}),
         rows={"vanilla": (None, ""), "ntk": (None, "ntk:every=1000,points=256,chunk=64"),
               "adam+natural-gradient": NG_ROW, "adam+natural-gradient-weighted": WAVE_NG_ROW,
-              "seq2seq+natural-gradient-weighted": WAVE_S2S_ROW},
+              "seq2seq+natural-gradient-weighted": WAVE_S2S_ROW,
+              "seq2seq3+natural-gradient-weighted": WAVE_S2S3_ROW},
         paper={"vanilla": 4.5e-1, "ntk": 1.7e-3}, adam=40000, source="Wang, Yu, Perdikaris 2022",
         fresh={"res": 1, "ic": 1, "ic_t": 1, "bc": 2},
     ),
