@@ -178,6 +178,26 @@ def test_window_batch_maps_rows_and_takes_initial_targets_from_previous_network(
     np.testing.assert_allclose(first["ic"][:, 2], jnp.sin(first["ic"][:, 0]), rtol=1e-5, atol=1e-6)  # true IC
 
 
+def test_window_batch_takes_the_velocity_rows_of_a_second_order_problem_from_the_previous_network():
+    """Wave (u_tt = c²u_xx): a later window's u(x, t_k) rows target the previous network's u and its u_t(x, t_k)
+    rows that network's time derivative (checked against a central difference)."""
+    config = TrainConfig(problem="wave", points={"res": 40, "ic": 16, "ic_t": 16, "bc": 16},
+                         model_options={"width": 16, "depth": 2}, x64=True)
+    problem = config.build_problem()
+    static, state = initial_state(config, problem)
+    batch_fn = make_window_batch(problem, static, config.points, jnp.float64)
+    b = batch_fn(jax.random.PRNGKey(5), jnp.float64(0.5), jnp.float64(1.0), state.params, jnp.asarray(True))
+    u = lambda x, t: __import__("equinox").combine(state.params, static)(jnp.stack([x, t]))  # noqa: E731
+    x = b["ic_t"][:, 0]
+    np.testing.assert_allclose(b["ic_t"][:, 1], 0.5)
+    h = 1e-5
+    central = (jax.vmap(u)(x, 0.5 + h + 0 * x) - jax.vmap(u)(x, 0.5 - h + 0 * x)) / (2 * h)
+    np.testing.assert_allclose(b["ic_t"][:, 2], central, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(b["ic"][:, 2], jax.vmap(u)(b["ic"][:, 0], b["ic"][:, 1]), rtol=1e-12, atol=1e-14)
+    first = batch_fn(jax.random.PRNGKey(5), jnp.float64(0.0), jnp.float64(0.5), state.params, jnp.asarray(False))
+    np.testing.assert_allclose(first["ic_t"][:, 2], 0.0, atol=1e-14)  # the true initial velocity
+
+
 # ------------------------------------------------------------------------------------------- specs / config
 @pytest.mark.parametrize("spec, message", [
     ("nope", "unknown remedy"),
