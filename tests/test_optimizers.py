@@ -349,6 +349,14 @@ def test_natural_direction_in_sample_space_equals_the_parameter_space_step():
         assert np.allclose(np.asarray(d), np.linalg.lstsq(J, r, rcond=None)[0], atol=1e-9), woodbury
 
 
+@pytest.mark.parametrize("phase, flag", [("natural-gradient", "woodbury"), ("gauss-newton", "matrix_free"),
+                                         ("gauss-newton", "marquardt"), ("gauss-newton", "jac_forward")])
+def test_switch_options_take_only_0_or_1(phase, flag):
+    assert PhaseConfig(phase, 5, {flag: "0"}).options[flag] == 0
+    with pytest.raises(ps.PinnsightError, match=f"{flag}='2' is out of range"):
+        PhaseConfig(phase, 5, {flag: "2"})
+
+
 def test_natural_gradient_solves_linear_least_squares_in_one_step_and_rosenbrock():
     """For r linear in x, one ENGD step with η = 1 lands on the least-squares minimiser (the grid picks η = 1);
     on Rosenbrock's residuals the grid-searched Gauss–Newton steps converge."""

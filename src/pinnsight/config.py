@@ -50,10 +50,14 @@ class PhaseConfig:
             except (TypeError, ValueError):
                 raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is not a valid {kind.__name__}") from None
             if value < 0 or (key in ("lr", "memory", "decay_steps", "max_linesearch_steps") and value == 0) \
-                    or (key == "fresh" and value not in (0, 1)):
+                    or (key in FLAG_OPTIONS and value not in (0, 1)):
                 raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is out of range")
             resolved[key] = value
         object.__setattr__(self, "options", resolved)
+
+
+#: optimizer options that are on/off switches (0 or 1)
+FLAG_OPTIONS = ("fresh", "woodbury", "matrix_free", "marquardt", "jac_forward")
 
 
 def default_phases() -> tuple[PhaseConfig, ...]:
