@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 
-def profile(run_dir: Path, band: float, times: list[float]) -> list[tuple[float, float, float, float]]:
-    """(t, max error over x, x of that max, max error over |x| < band) at the grid times nearest ``times``."""
-    data = np.load(run_dir / "prediction.npz")
+def profile(data, band: float, times: list[float]) -> list[tuple[float, float, float, float]]:
+    """(t, max error over x, x of that max, max error over |x| < band) at the grid times nearest ``times``, from the
+    arrays of a run's ``prediction.npz``."""
     err, x, t = np.abs(data["prediction"] - data["reference"]), data["axis_x"], data["axis_t"]
     if err.shape != (x.size, t.size):
-        raise SystemExit(f"error_profile: expected a (x, t) grid in {run_dir}/prediction.npz, got {err.shape}")
+        raise SystemExit(f"error_profile: expected a (x, t) grid in prediction.npz, got {err.shape}")
     inside = np.abs(x) < band
     out = []
     for want in times:
@@ -39,11 +39,11 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if not (args.run_dir / "prediction.npz").is_file():
         p.error(f"no prediction.npz in {args.run_dir}")
-    rel = np.load(args.run_dir / "prediction.npz")
-    total = np.linalg.norm(rel["prediction"] - rel["reference"]) / np.linalg.norm(rel["reference"])
+    data = np.load(args.run_dir / "prediction.npz")
+    total = np.linalg.norm(data["prediction"] - data["reference"]) / np.linalg.norm(data["reference"])
     print(f"{args.run_dir}: rel L2 {total:.3e}")
     print(f"| t | max error | at x | max error for −{args.band:g} < x < {args.band:g} |\n|---|---|---|---|")
-    for t, e, x, e_band in profile(args.run_dir, args.band, [float(v) for v in args.times.split(",")]):
+    for t, e, x, e_band in profile(data, args.band, [float(v) for v in args.times.split(",")]):
         print(f"| {t:.3g} | {e:.1e} | {x:+.3f} | {e_band:.1e} |")
     return 0
 

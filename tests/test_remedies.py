@@ -4,6 +4,7 @@ across curriculum stages or time windows. (Short runs where a remedy beats vanil
 import json
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -169,7 +170,7 @@ def test_window_batch_maps_rows_and_takes_initial_targets_from_previous_network(
     b = batch_fn(jax.random.PRNGKey(3), jnp.float32(0.4), jnp.float32(0.6), state.params, jnp.asarray(True))
     assert float(b["res"][:, 1].min()) >= 0.4 - 1e-6 and float(b["res"][:, 1].max()) <= 0.6 + 1e-6
     np.testing.assert_allclose(b["ic"][:, 1], 0.4, rtol=1e-6)  # the window's start time
-    model = jax.tree_util.Partial(lambda p, z: __import__("equinox").combine(p, static)(z), state.params)
+    model = jax.tree_util.Partial(lambda p, z: eqx.combine(p, static)(z), state.params)
     prev = jax.vmap(model)(b["ic"][:, :2])
     np.testing.assert_allclose(b["ic"][:, 2], prev, rtol=1e-5, atol=1e-6)  # targets: previous prediction
     np.testing.assert_array_equal(b["bc"][:, 1], b["bc"][:, 3])  # periodic pairs at equal times in the window
@@ -187,7 +188,7 @@ def test_window_batch_takes_the_velocity_rows_of_a_second_order_problem_from_the
     static, state = initial_state(config, problem)
     batch_fn = make_window_batch(problem, static, config.points, jnp.float64)
     b = batch_fn(jax.random.PRNGKey(5), jnp.float64(0.5), jnp.float64(1.0), state.params, jnp.asarray(True))
-    u = lambda x, t: __import__("equinox").combine(state.params, static)(jnp.stack([x, t]))  # noqa: E731
+    u = lambda x, t: eqx.combine(state.params, static)(jnp.stack([x, t]))  # noqa: E731
     x = b["ic_t"][:, 0]
     np.testing.assert_allclose(b["ic_t"][:, 1], 0.5)
     h = 1e-5

@@ -24,6 +24,10 @@ PHASE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: optimizer options that are on/off switches (0 or 1)
+FLAG_OPTIONS = ("fresh", "woodbury", "matrix_free", "marquardt", "jac_forward")
+
+
 @dataclass(frozen=True)
 class PhaseConfig:
     """One optimizer phase: ``name`` (adam, lbfgs), a step budget, and options overriding the defaults."""
@@ -54,10 +58,6 @@ class PhaseConfig:
                 raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is out of range")
             resolved[key] = value
         object.__setattr__(self, "options", resolved)
-
-
-#: optimizer options that are on/off switches (0 or 1)
-FLAG_OPTIONS = ("fresh", "woodbury", "matrix_free", "marquardt", "jac_forward")
 
 
 def default_phases() -> tuple[PhaseConfig, ...]:

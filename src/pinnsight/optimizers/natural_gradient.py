@@ -62,17 +62,17 @@ def natural_direction(J: jax.Array, r: jax.Array, rcond: float, damping: float,
     (eigenvalues ≤ rcond·λ_max dropped); in sample space, δ = Jᵀ(JJᵀ + μI)⁻¹r, when ``woodbury`` and J has fewer
     rows than columns."""
     rows, cols = J.shape
+    diag_g = jnp.sum(J * J, axis=0)  # diag(JᵀJ), the damping's scale in either space
     if woodbury and rows < cols:
-        return J.T @ _solve(J @ J.T, jnp.sum(J * J, axis=0), r, rcond, damping)
-    return _solve(J.T @ J, None, J.T @ r, rcond, damping)
+        return J.T @ _solve(J @ J.T, diag_g, r, rcond, damping)
+    return _solve(J.T @ J, diag_g, J.T @ r, rcond, damping)
 
 
-def _solve(A: jax.Array, diag_g: jax.Array | None, b: jax.Array, rcond: float, damping: float) -> jax.Array:
-    """(A + μI)⁻¹b with μ = damping·max diag(G) (``diag_g`` = diag(JᵀJ), or A's own diagonal when A = JᵀJ), or
-    A⁺b with eigenvalues ≤ rcond·λ_max dropped for ``damping=0``."""
+def _solve(A: jax.Array, diag_g: jax.Array, b: jax.Array, rcond: float, damping: float) -> jax.Array:
+    """(A + μI)⁻¹b with μ = damping·max diag(G), ``diag_g`` = diag(G = JᵀJ), or A⁺b with eigenvalues
+    ≤ rcond·λ_max dropped for ``damping=0``."""
     if damping > 0:
-        top = jnp.max(jnp.diag(A) if diag_g is None else diag_g)
-        shift = max(damping, 100 * float(jnp.finfo(A.dtype).eps)) * top  # float32: ≥ 1.2e-5
+        shift = max(damping, 100 * float(jnp.finfo(A.dtype).eps)) * jnp.max(diag_g)  # float32: ≥ 1.2e-5
         return cho_solve(cho_factor(A + shift * jnp.eye(A.shape[0], dtype=A.dtype)), b)
     lam, V = jnp.linalg.eigh(A)
     keep = lam > rcond * jnp.max(lam)
@@ -83,7 +83,7 @@ def _solve(A: jax.Array, diag_g: jax.Array | None, b: jax.Array, rcond: float, d
 def ng_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Callable | None = None) -> FlatMethod:
     """A flat ENGD method for ``res(x, data) -> r`` (``jacobian(x, data) -> J`` if given, else ``jax.jacfwd``)."""
     rcond, damping, grid = float(options["rcond"]), float(options["damping"]), int(options["grid"])
-    woodbury = bool(options.get("woodbury", 1))
+    woodbury = bool(options["woodbury"])
 
     def jac(x, data):
         return jacobian(x, data) if jacobian is not None else jax.jacfwd(lambda z: res(z, data))(x)
