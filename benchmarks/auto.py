@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._jsonl import append_row, read_rows  # noqa: E402
 from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
 from pinnsight.remedies import remedy_specs  # noqa: E402
-from pinnsight.train import train  # noqa: E402
+from pinnsight import train  # noqa: E402
 
 CASES = {
     "convection-30": ("convection", {"beta": 30.0}),

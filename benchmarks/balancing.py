@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._jsonl import append_row, read_rows  # noqa: E402
 from benchmarks.remedies import segment_count  # noqa: E402
 from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
-from pinnsight.train import train  # noqa: E402
+from pinnsight import train  # noqa: E402
 
 LRA = "lra:alpha=0.9,every=10"  # the paper's formula and constants
 LRA_CODE = "lra:weighted=1,alpha=0.1,every=10"  # the authors' update rule, statistics over all parameters

@@ -41,7 +41,8 @@ from pinnsight.losses import make_objective  # noqa: E402
 from pinnsight.models.linear_fourier import fourier_basis  # noqa: E402
 from pinnsight.problems import make_problem  # noqa: E402
 from pinnsight.sampling import sample_batch  # noqa: E402
-from pinnsight.train import initial_state, train  # noqa: E402
+from pinnsight import train  # noqa: E402
+from pinnsight.trainer import initial_state  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 

@@ -15,7 +15,7 @@ import argparse
 import statistics
 
 from pinnsight.config import PhaseConfig, TrainConfig
-from pinnsight.train import train
+from pinnsight import train
 
 
 def chunk_times(history: list[dict], skip: int) -> tuple[list[float], list[float]]:
@@ -43,7 +43,7 @@ def direct_call_ms(repeats: int = 20) -> float:
     import time
 
     from pinnsight.diagnostics.gradients import make_gradient_statistics, to_host
-    from pinnsight.train import initial_state
+    from pinnsight.trainer import initial_state
 
     config = TrainConfig(problem="convection", params={"beta": 30.0})
     static, state = initial_state(config, config.build_problem())

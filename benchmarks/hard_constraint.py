@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from pinnsight.config import PhaseConfig, TrainConfig  # noqa: E402
 from pinnsight.hard.family import FamilyConfig, train_family  # noqa: E402
-from pinnsight.train import train  # noqa: E402
+from pinnsight import train  # noqa: E402
 
 #: tensor-product bases (``separable=1``: one small net per coordinate, Fourier ladder in the non-periodic ones),
 #: the default of ``--basis``; CASES keep the single-network ``mlp`` basis of the first measurement

@@ -179,7 +179,7 @@ def test_db_rejects_a_file_that_is_not_a_database(tmp_path):
 def test_a_crashing_run_is_recorded_as_failed_and_the_sweep_goes_on(tmp_path, monkeypatch):
     import importlib
 
-    train_module = importlib.import_module("pinnsight.train")  # (pinnsight.train is the function)
+    train_module = importlib.import_module("pinnsight.planner")  # the bench worker trains through the planner
     real_train = train_module.train
 
     def flaky(config, **kw):

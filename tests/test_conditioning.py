@@ -27,7 +27,8 @@ from pinnsight.models import make_model
 from pinnsight.models.linear_fourier import fourier_basis
 from pinnsight.problems import make_problem
 from pinnsight.sampling import sample_batch
-from pinnsight.train import initial_state, train
+from pinnsight import train
+from pinnsight.trainer import initial_state
 
 
 pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (fixture in conftest.py)

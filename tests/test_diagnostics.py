@@ -38,7 +38,7 @@ from pinnsight.diagnostics import (
 )
 from pinnsight.cli import cli, train_config
 from pinnsight.diagnostics import signatures as S
-from pinnsight.diagnostics.auto import choose, probe_config, split_auto
+from pinnsight.planner import choose, probe_config, split_auto
 from pinnsight.losses import loss_terms, pointwise_residuals
 from pinnsight.remedies import remedy_specs, validate_specs
 from pinnsight.sampling import sample_batch

@@ -36,7 +36,7 @@ from pinnsight.remedies import (
     window_mask,
 )
 from pinnsight.remedies.curriculum import parse_values
-from pinnsight.train import initial_state
+from pinnsight.trainer import initial_state
 
 
 # ------------------------------------------------------------------------------------------------ causal
@@ -241,24 +241,24 @@ def test_merge_and_chain_compose_changes():
     both = chain(*members)
     changes, states = both.init(Segment(bounds=setup.problem.bounds))
     assert changes.coeffs == {"causal_eps": 0.01} and len(states) == 2
-    assert both.driver is members[1].driver and both.objective is not None
+    assert both.driver is members[1].driver and both.reduce is not None
 
 
 def test_keep_optimizer_carries_adam_state_to_the_next_stage():
     from pinnsight.losses import make_objective
-    from pinnsight.train import PhaseContext, PhaseReport, run_adam
+    from pinnsight.trainer import PhaseCompiler, PhaseRun
 
     config = TrainConfig(phases=(PhaseConfig("adam", 10),), log_every=10, points={"res": 64, "ic": 16, "bc": 16},
                          model_options={"width": 8, "depth": 1})
     problem = config.build_problem()
     static, state = initial_state(config, problem)
-    cache = {}
+    compiler = PhaseCompiler(problem, static, make_objective(problem, static), sum_of_squares=True, sample=None,
+                             seed=0)
 
     def adam_count(warm):
-        ctx = PhaseContext(config, problem, static, make_objective(problem, static), cache, warm_optimizer=warm)
-        list(run_adam(config.phases[0], ctx, state, PhaseReport("adam", 10)))
-        (slot,) = [k for k in cache if k[0] == "adam-state"]
-        return max(int(x) for x in jax.tree.leaves(cache[slot]) if jnp.issubdtype(x.dtype, jnp.integer))
+        run = PhaseRun(compiler, config.phases[0], state, warm=warm)
+        run.chunk(10)
+        return max(int(x) for x in jax.tree.leaves(run.state.opt) if jnp.issubdtype(x.dtype, jnp.integer))
 
     assert adam_count(False) == 10
     assert adam_count(True) == 20  # went on from the stored state
@@ -337,3 +337,30 @@ def _info(losses, loss=1.0, seg_step=100, setup=None, segment=None):
     return StepInfo(step=seg_step, phase="adam", phase_step=seg_step, segment_step=seg_step,
                     params=state.params if state is not None else None, state=state, losses=losses, loss=loss,
                     segment=segment or Segment())
+
+
+def test_causal_weighting_composes_after_another_in_loss_transform():
+    """chain(X, causal): causal keeps what X did to the other terms (it used to drop any transform before it)."""
+    from pinnsight.losses import make_objective, mean_squares
+    from pinnsight.remedies import Remedy, RemedySetup, build_remedies, chain
+
+    config = TrainConfig(problem="convection", params={"beta": 2.0}, model_options={"width": 8, "depth": 2},
+                         points={"res": 64, "ic": 16, "bc": 16})
+    problem = config.build_problem()
+    static, state = initial_state(config, problem)
+    setup = RemedySetup(config, problem, static, jnp.float32, jax.random.PRNGKey(0), np.zeros((1, 2)), None)
+    (causal,) = build_remedies(("causal",), setup)
+
+    def double_bc(base):
+        def reduction(r, batch, coeffs):
+            contributions, record = base(r, batch, coeffs)
+            return {**contributions, "bc": 2.0 * contributions["bc"]}, record
+        return reduction
+
+    both = chain(Remedy("double-bc", reduce=double_bc), causal)
+    coeffs = {**state.coeffs, "causal_eps": jnp.asarray(0.01)}
+    alone = make_objective(problem, static, causal.reduce(mean_squares))
+    composed = make_objective(problem, static, both.reduce(mean_squares))
+    (t_alone, terms), (t_both, _) = (f(state.params, state.batch, state.weights, coeffs) for f in (alone, composed))
+    assert float(t_both - t_alone) == pytest.approx(float(terms["bc"]), rel=1e-5)  # the extra bc term survived
+    assert float(t_alone) != pytest.approx(float(terms["res"] + terms["ic"] + terms["bc"]), rel=1e-6)  # causal on

@@ -80,10 +80,10 @@ def test_jitted_steps_do_not_retrace_per_chunk(monkeypatch):
 
 def test_steps_are_fused_one_dispatch_per_chunk(monkeypatch):
     """1000 Adam steps with log_every=100 are 10 jitted calls (10 host syncs), not 1000."""
-    train_module = importlib.import_module("pinnsight.train")  # the package re-exports a function of that name
+    phases_module = importlib.import_module("pinnsight.trainer.phases")  # where the trainer builds its chunks
 
     calls = {"n": 0}
-    original = train_module.make_adam_chunk
+    original = phases_module.make_chunk
 
     def counting_factory(*args):
         chunk = original(*args)
@@ -94,7 +94,7 @@ def test_steps_are_fused_one_dispatch_per_chunk(monkeypatch):
 
         return counted
 
-    monkeypatch.setattr(train_module, "make_adam_chunk", counting_factory)
+    monkeypatch.setattr(phases_module, "make_chunk", counting_factory)
     result = ps.train(_cfg(adam=1000, log_every=100, eval_every=500), progress=False)
     assert result.metrics["steps"] == 1000
     assert calls["n"] == 10
@@ -205,3 +205,30 @@ def test_lbfgs_keeps_descending_after_adam_in_float32():
     assert lbfgs["steps"] == 150 and lbfgs["stop_reason"] == "budget"
     assert lbfgs["linesearch_failures"] <= 2
     assert lbfgs["end_loss"] < lbfgs["start_loss"] / 2  # measured 3.2× (the stalled search gave 1.0×)
+
+
+def test_a_finite_blow_up_stops_as_diverged_with_the_best_parameters_kept():
+    """Adam at lr = 1e8: the loss rises by 1e16 in 50 steps while staying finite. The phase stops 'diverged', the
+    later phase is skipped, and the parameters are the best seen (here the start: rel L2 as at initialisation,
+    where keeping the last ones ended at rel L2 ≈ 90–270)."""
+    cfg = _cfg(adam=300, lbfgs=50, log_every=50, eval_every=50,
+               phases=(PhaseConfig("adam", 300, {"lr": 1e8}), PhaseConfig("lbfgs", 50)))
+    result = ps.train(cfg, progress=False)
+    assert result.metrics["stop_reason"] == "diverged"
+    assert [p["stop_reason"] for p in result.metrics["phases"]] == ["diverged", "skipped"]
+    assert result.metrics["rel_l2"] <= result.history[0]["rel_l2"] * 1.0001
+
+
+def test_guard_rules():
+    from pinnsight.trainer import Guard
+
+    g = Guard(stall_steps=0, stall_rtol=1e-3, first_order=True, factor=1e4, start=1.0, params="p0")
+    assert g.observe(10, 0.5, "p1") is None and g.best_params == "p1"
+    assert g.observe(20, 1e3, "p2") is None  # 2000× its best but a spike, not above 1e4×
+    assert g.observe(30, 0.9, "p3") is None and g.best_params == "p1"
+    assert g.observe(40, 6e3, "p4") == "diverged"
+    s = Guard(stall_steps=20, stall_rtol=0.5, first_order=True, factor=1e4, start=1.0, params=None)
+    assert s.observe(10, 0.4, None) is None and s.observe(20, 0.3, None) is None
+    assert s.observe(30, 0.29, None) == "stall"  # no 50 % improvement for 20 steps
+    assert Guard(stall_steps=20, stall_rtol=0.5, first_order=False, factor=1e4, start=1.0,
+                 params=None).stall_steps == 0  # stall is a first-order rule

@@ -26,7 +26,7 @@ from pinnsight.remedies.weighting import (
     ntk_weights,
     subsample_rows,
 )
-from pinnsight.train import initial_state
+from pinnsight.trainer import initial_state
 
 
 HZ = {"res": 20, "bc": 10}  # the tiny Helmholtz batch
@@ -136,9 +136,9 @@ def _remedy(spec, problem="helmholtz", points=None):
     return remedy, prob, static, state
 
 
-def _info(state, weights, segment_step, phase="adam"):
+def _info(state, weights, segment_step, phase="adam", first_order=True):
     st = state._replace(weights={k: jnp.float32(v) for k, v in weights.items()})
-    return StepInfo(segment_step, phase, segment_step, segment_step, st.params, st, {}, 0.0, Segment())
+    return StepInfo(segment_step, phase, segment_step, segment_step, st.params, st, {}, 0.0, Segment(), first_order)
 
 
 def test_lra_update_is_the_moving_average_of_the_hand_estimate():
@@ -154,7 +154,7 @@ def test_lra_update_is_the_moving_average_of_the_hand_estimate():
     assert changes.events[0]["step"] == 10
     # not yet `every` steps since the last update; an L-BFGS phase holds the weights
     assert remedy.update(rstate, _info(state, {"res": 1.0, "bc": 3.0}, 19))[0] is NO_CHANGE
-    assert remedy.update(rstate, _info(state, {"res": 1.0, "bc": 3.0}, 40, phase="lbfgs"))[0] is NO_CHANGE
+    assert remedy.update(rstate, _info(state, {"res": 1.0, "bc": 3.0}, 40, phase="lbfgs", first_order=False))[0] is NO_CHANGE
     assert remedy.update(rstate, _info(state, {"res": 1.0, "bc": 3.0}, 20))[0].weights is not None
 
 
@@ -206,7 +206,7 @@ def test_ntk_and_inverse_dirichlet_updates_by_hand():
     remedy, prob, static, state = _remedy("ntk:every=1,alpha=0.5,during=all")
     traces = brute_traces(prob, static, state)
     total = sum(traces.values())
-    changes, _ = remedy.update(remedy.init(Segment())[1], _info(state, {"res": 1.0, "bc": 2.0}, 1, phase="lbfgs"))
+    changes, _ = remedy.update(remedy.init(Segment())[1], _info(state, {"res": 1.0, "bc": 2.0}, 1, phase="lbfgs", first_order=False))
     assert changes.weights["res"] == pytest.approx(0.5 + 0.5 * total / traces["res"], rel=1e-4)
     assert changes.weights["bc"] == pytest.approx(1.0 + 0.5 * total / traces["bc"], rel=1e-4)
 

@@ -1,6 +1,7 @@
 """pinnsight: train physics-informed neural networks reliably.
 
-Public API: problems (define and look up PDEs), models, the run configuration, ``train`` and run directories.
+Public API: problems (define and look up PDEs), models, the run configuration, ``train`` (a registered name or a
+``Problem`` object; ``--remedy auto`` planned first) and run directories.
 """
 
 from .config import PhaseConfig, TrainConfig
@@ -18,8 +19,8 @@ from .problems import (
     problem_specs,
     register_problem,
 )
-from .train import RunResult, train
-from . import optimizers  # noqa: E402,F401  (registers the second-order phases: bfgs, ssbroyden, gauss-newton, ...)
+from .planner import train
+from .trainer import RunResult
 
 __version__ = "0.1.0"
 

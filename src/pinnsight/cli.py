@@ -72,9 +72,11 @@ def remedies():
         click.echo("    " + ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}" for k, v in spec.defaults.items()))
 
 
-def _train_and_write(config, out: Path | None, progress: bool) -> dict:
+def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
+    """Train ``config`` and write its run directory ``out``, proven writable first. ``progress``: None shows the
+    bar only when stderr is a terminal (``progress.progress_enabled``)."""
     from .runs import check_new_run_dir, default_run_dir, write_run
-    from .train import train
+    from .planner import train
 
     out = Path(out) if out is not None else default_run_dir(config.problem, config.seed)
     check_new_run_dir(out)
@@ -118,7 +120,7 @@ def _train_and_write(config, out: Path | None, progress: bool) -> dict:
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(out, no_progress, **options):
     """Train a PINN on PROBLEM and write its run directory."""
-    _train_and_write(train_config(**options), out, progress=not no_progress)
+    _train_and_write(train_config(**options), out, progress=False if no_progress else None)
 
 
 def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizers=(), model="mlp", points=(),
@@ -171,7 +173,7 @@ def demo(out, no_progress):
         from .runs import default_run_dir
 
         out = default_run_dir("demo", config.seed)
-    _train_and_write(config, out, progress=not no_progress)
+    _train_and_write(config, out, progress=False if no_progress else None)
     click.echo(f"figures: {out / 'solution.png'}, {out / 'losses.png'}")
 
 
@@ -219,7 +221,9 @@ def diagnose(ctx, target, params, steps, model, seed, out, ntk_points, float32, 
             raise PinnsightError(f"option{'s' if len(probe_only) > 1 else ''} {', '.join(probe_only)} "
                                  f"{'are' if len(probe_only) > 1 else 'is'} only for a probe of a PROBLEM, "
                                  "not for a run directory")
-        run_dir = path
+        from .runs import check_destination
+
+        run_dir = check_destination(path, "RUN_DIR", kind="dir")  # diagnosis/ is written inside it
     else:
         from .config import PhaseConfig, TrainConfig
 
@@ -232,9 +236,9 @@ def diagnose(ctx, target, params, steps, model, seed, out, ntk_points, float32, 
         from .runs import default_run_dir
 
         run_dir = Path(out) if out is not None else default_run_dir(f"{target}-probe", config.seed)
-        _train_and_write(config, run_dir, progress=not no_progress)
+        _train_and_write(config, run_dir, progress=False if no_progress else None)
     from .diagnostics.report import diagnose_run
-    from .train import enable_compilation_cache
+    from .trainer import enable_compilation_cache
 
     enable_compilation_cache()
     folder, diag = diagnose_run(run_dir, ntk_points=n_ntk, constraint_points=max(8, n_ntk // 4), x64=not float32)
@@ -259,9 +263,14 @@ def diagnose(ctx, target, params, steps, model, seed, out, ntk_points, float32, 
 def bench(suite, workers, scheduler, db, runs_dir, retry_failed):
     """Run benchmark SUITE (built-in name or .toml file) on Dask, recording every run in the database."""
     from .bench import load_suite
-    from .bench.runner import run_suite
+    from .bench.runner import check_scheduler_address, run_suite
+    from .runs import check_destination
 
     loaded = load_suite(suite)  # validates every case before anything starts
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+    check_destination(db, "--db", kind="file")
+    check_destination(runs_dir, "--runs-dir", kind="dir")
     s = run_suite(loaded, db, runs_dir, workers=_int(workers, "--workers"), scheduler=scheduler,
                   retry_failed=retry_failed, echo=click.echo)
     click.echo(f"suite {loaded.name}: {s.ok} ok, {s.failed} failed, {s.skipped} already recorded "
@@ -280,8 +289,12 @@ def report(suite, db, out):
 
     from .bench import load_suite
     from .bench.report import write_report
+    from .runs import check_destination
 
-    path = write_report(load_suite(suite), db, out, command=shlex.join(["pinnsight", *sys.argv[1:]]))
+    loaded = load_suite(suite)
+    check_destination(out, "--out", kind="file")
+    check_destination(Path(out).parent / "figures", "--out (its figures folder)", kind="dir")
+    path = write_report(loaded, db, out, command=shlex.join(["pinnsight", *sys.argv[1:]]))
     click.echo(f"report: {path}")
 
 
@@ -396,6 +409,22 @@ def solve(run_dir, params, repeats):
         click.echo(f"  note: {', '.join(outside)} outside the trained range", err=True)
 
 
+def out_of_memory(e: BaseException) -> str | None:
+    """A short description when ``e`` (or what caused it) is a host or accelerator out-of-memory error: Python's
+    MemoryError or XLA's RESOURCE_EXHAUSTED; None otherwise."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, MemoryError):
+            return "host memory"
+        text = str(e)
+        if "RESOURCE_EXHAUSTED" in text or ("out of memory" in text.lower() and "Runtime" in type(e).__name__):
+            first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+            return (first[:160] + "…") if len(first) > 160 else first
+        e = e.__cause__ or e.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one ``pinnsight: error: ...`` line and exit code 2."""
     try:
@@ -412,6 +441,13 @@ def main(argv: list[str] | None = None) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("pinnsight: interrupted", err=True)
         return 130
+    except Exception as e:  # noqa: BLE001 - only out-of-memory is turned into a line; the rest propagates
+        what = out_of_memory(e)
+        if what is None:
+            raise
+        click.echo(f"pinnsight: error: out of memory ({what}); reduce the network (--model NAME:width=..,depth=..), "
+                   "the points per term (--points TERM=N) or, for diagnose, --ntk-points", err=True)
+        return 2
     return rv if isinstance(rv, int) else 0
 
 

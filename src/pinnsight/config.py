@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PinnsightError
 from .models import resolve_model_options
-from .problems import make_problem, resolve_params
+from .optimizers import phase_specs
+from .problems import Problem, make_problem, resolve_params
 
-#: optimizer phases and their options with defaults (type taken from the default)
-PHASE_DEFAULTS: dict[str, dict[str, Any]] = {
-    # Adam with an exponential learning-rate decay: lr · decay_rate^(step / decay_steps). fresh=1 draws a new
-    # uniform batch of the configured point counts at every step (stochastic mini-batches, as in Wang, Teng &
-    # Perdikaris 2021 and Wang, Yu & Perdikaris 2022: batches of 128 per term, fresh each iteration).
-    "adam": {"lr": 1e-3, "decay_rate": 0.9, "decay_steps": 1000, "b1": 0.9, "b2": 0.999, "fresh": 0},
-    # L-BFGS (optax) with a zoom line search under the strong Wolfe conditions. It stops before its budget only
-    # when the gradient norm falls to gtol, the loss is non-finite, or the loss has not decreased by more than
-    # ftol·|loss| for `patience` consecutive iterations; every stop is recorded with its reason.
-    "lbfgs": {"memory": 50, "max_linesearch_steps": 25, "gtol": 0.0, "ftol": 0.0, "patience": 20},
-}
+
+class _PhaseDefaults(Mapping):
+    """name -> option defaults of every registered optimizer phase (``optimizers.register_phase``)."""
+
+    def __getitem__(self, name):
+        return dict(phase_specs()[name].defaults)
+
+    def __iter__(self):
+        return iter(phase_specs())
+
+    def __len__(self):
+        return len(phase_specs())
+
+#: optimizer phases and their options with defaults (type taken from the default): a view of the phase registry
+PHASE_DEFAULTS = _PhaseDefaults()
 
 
 #: optimizer options that are on/off switches (0 or 1)
@@ -72,7 +78,8 @@ class TrainConfig:
     entries take defaults (1000 residual points, each constraint's own count; weight 1).
     """
 
-    problem: str = "convection"
+    #: a registered problem's name, or a ``Problem`` object (a user's own; its coefficients are the defaults)
+    problem: Any = "convection"
     params: Mapping[str, Any] = field(default_factory=dict)
     model: str = "mlp"
     model_options: Mapping[str, Any] = field(default_factory=dict)
@@ -90,7 +97,7 @@ class TrainConfig:
     remedies: tuple[str, ...] = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "params", resolve_params(self.problem, self.params))
+        object.__setattr__(self, "params", _resolve_params(self.problem, self.params))
         object.__setattr__(self, "model_options", resolve_model_options(self.model, self.model_options))
         object.__setattr__(self, "phases", tuple(self.phases))
         problem = self.build_problem()
@@ -121,15 +128,28 @@ class TrainConfig:
                                      "places the points itself: use one or the other")
 
     def build_problem(self):
+        if isinstance(self.problem, Problem):
+            return self.problem.with_coefficients(**self.params) if self.params else self.problem
         return make_problem(self.problem, **self.params)
+
+    @property
+    def problem_name(self) -> str:
+        return self.problem.name if isinstance(self.problem, Problem) else self.problem
+
+    def with_problem(self, problem) -> "TrainConfig":
+        """This configuration for another problem (a name or a ``Problem`` object), its own coefficients."""
+        return dataclasses.replace(self, problem=problem, params={})
 
     @property
     def total_steps(self) -> int:
         return sum(p.steps for p in self.phases)
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["phases"] = [dataclasses.asdict(p) for p in self.phases]
+        """JSON-ready; a Problem object is recorded by its name (``from_dict`` then needs it registered)."""
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d.update(problem=self.problem_name, params=dict(self.params), model_options=dict(self.model_options),
+                 points=dict(self.points), weights=dict(self.weights),
+                 phases=[dataclasses.asdict(p) for p in self.phases], remedies=list(self.remedies))
         return d
 
     @classmethod
@@ -158,4 +178,23 @@ def _per_term(what, terms, defaults, given, kind, positive=False):
         if value < 0 or (positive and value == 0) or value != value:
             raise PinnsightError(f"{what}: {k}={v!r} is out of range")
         out[k] = value
+    return out
+
+
+def _resolve_params(problem, given):
+    """A registered problem's validated parameters, or a Problem object's coefficients updated by ``given``."""
+    if not isinstance(problem, Problem):
+        return resolve_params(problem, given)
+    unknown = sorted(set(given or {}) - set(problem.coefficients))
+    if unknown:
+        raise PinnsightError(f"{problem.name}: unknown coefficient {unknown[0]!r} "
+                             f"(coefficients: {', '.join(problem.coefficients) or 'none'})")
+    out = {}
+    for k, v in (given or {}).items():
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError):
+            raise PinnsightError(f"{problem.name}: {k}={v!r} is not a number") from None
+        if not math.isfinite(out[k]):
+            raise PinnsightError(f"{problem.name}: {k}={v!r} must be finite")
     return out

@@ -67,11 +67,22 @@ def weighted_loss(terms: Mapping[str, jax.Array], weights: Mapping[str, jax.Arra
     return sum(weights[k] * terms[k] for k in terms)
 
 
-def make_objective(problem: Problem, static) -> Callable:
-    """``objective(params, batch, weights, coeffs) -> (total, terms)`` on the array leaves of an eqx model."""
+def mean_squares(residuals: Mapping[str, jax.Array], batch: Batch, coeffs) -> tuple[dict, dict]:
+    """The default reduction: every term its mean square, in the sum and in the record."""
+    terms = {k: jnp.mean(jnp.square(r)) for k, r in residuals.items()}
+    return terms, terms
+
+
+def make_objective(problem: Problem, static, reduce: Callable = mean_squares) -> Callable:
+    """``objective(params, batch, weights, coeffs) -> (total, terms)`` on the array leaves of an eqx model.
+
+    ``reduce(residuals, batch, coeffs) -> (contributions, record)`` turns the pointwise residuals into what enters
+    Σ_k w_k · contribution_k and what is recorded (per-term losses and auxiliary values); remedies that change the
+    loss (causal weighting) wrap it (``Remedy.reduce``), so transforms compose in ``chain``."""
 
     def objective(params, batch, weights, coeffs):
-        terms = loss_terms(problem, eqx.combine(params, static), batch, coeffs)
-        return weighted_loss(terms, weights), terms
+        residuals = pointwise_residuals(problem, eqx.combine(params, static), batch, coeffs)
+        contributions, record = reduce(residuals, batch, coeffs)
+        return weighted_loss(contributions, weights), record
 
     return objective

@@ -49,6 +49,47 @@ def plot_solution(result, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_prediction_residual(problem, axes, prediction, residual, path: Path) -> None:
+    """For a run without a reference: the prediction and |PDE residual| over the grid ``axes`` (one 1-D array per
+    coordinate; ``prediction`` and ``residual`` hold values on it, shaped as the grid or flat in C order) — two
+    maps for a 2-D problem, two curves along the axis for a 1-D one; nothing is written for more dimensions."""
+    axes = tuple(np.asarray(a, float) for a in axes)
+    shape = tuple(len(a) for a in axes)
+    pred = np.asarray(prediction, float).reshape(shape)
+    res = np.abs(np.asarray(residual, float)).reshape(shape)
+    rms = float(np.sqrt(np.mean(res**2)))
+    title = f"{problem.name} " + " ".join(f"{k}={v:g}" for k, v in problem.coefficients.items())
+    title += f" — no reference; residual RMS {rms:.2e} on the grid"
+    floor = max(float(res[res > 0].min()) if np.any(res > 0) else 1.0, 1e-300)
+    if problem.dim == 1:
+        fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5), constrained_layout=True)
+        a.plot(axes[0], pred, "r-")
+        a.set_title("prediction")
+        b.semilogy(axes[0], np.maximum(res, floor))
+        b.set_title("|residual|")
+        a.set_xlabel(b.set_xlabel(problem.coords[0]).get_text())
+    elif problem.dim == 2:
+        fig, panels = plt.subplots(1, 2, figsize=(10.5, 4), constrained_layout=True)
+        (v0, v1), (n0, n1) = axes, problem.coords
+        extent = [v1[0], v1[-1], v0[0], v0[-1]]
+        top = max(float(res.max()), floor * 10)
+        for ax, data, name, kw in (
+            (panels[0], pred, "prediction", {"cmap": "rainbow"}),
+            (panels[1], np.maximum(res, floor), "|residual|",
+             {"cmap": "viridis", "norm": matplotlib.colors.LogNorm(vmin=max(floor, top * 1e-8), vmax=top)}),
+        ):
+            im = ax.imshow(data, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **kw)
+            ax.set_title(name)
+            ax.set_xlabel(n1)
+            ax.set_ylabel(n0)
+            fig.colorbar(im, ax=ax)
+    else:
+        return
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_losses(history: list[dict[str, Any]], path: Path) -> None:
     """Per-term losses (log scale) and, where evaluated, the relative L2 error against steps."""
     if not history:

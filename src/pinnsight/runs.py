@@ -10,9 +10,13 @@ import csv
 import json
 import os
 import platform
+import re
 import shutil
+import signal
+import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -26,20 +30,81 @@ import numpy as np
 
 from .config import TrainConfig
 from .errors import PinnsightError
+from .jsonio import dumps as dumps_strict
+from .jsonio import strict_json  # noqa: F401 - the one JSON rule, re-exported for run-file writers
 from .models import make_model
-from .train import RunResult, dtype_for
+from .precision import dtype_of
+from .trainer import RunResult
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json", "params.eqx")
 
 
-def check_new_run_dir(out: Path) -> None:
-    """Refuse an ``--out`` that is a file, holds a run, or is a non-empty directory (before training)."""
-    out = Path(out)
-    if out.is_file():
-        raise PinnsightError(f"--out {out} is a file, not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        what = "holds another run" if (out / "config.json").exists() else "is not empty"
-        raise PinnsightError(f"--out {out} already exists and {what}; choose a new directory")
+def check_destination(path: Path, what: str, *, kind: str = "run") -> Path:
+    """Prove ``path`` usable as a destination before any work starts; PinnsightError (naming ``what``, e.g.
+    ``--out``) otherwise. Nothing is created: the nearest existing folder on the way to ``path`` is shown to be a
+    folder and writable by creating and removing a probe file in it.
+
+    ``kind``: ``"run"`` a new run directory (absent or empty; a file, another run or a non-empty folder is
+    refused), ``"dir"`` a folder that may already exist (its contents stay), ``"file"`` a file created or replaced
+    (an existing folder is refused)."""
+    if kind not in ("run", "dir", "file"):
+        raise ValueError(f"check_destination: unknown kind {kind!r}")
+    path = Path(path)
+    if str(path) == "":
+        raise PinnsightError(f"{what} is empty")
+    try:
+        return _check_destination(path, what, kind)
+    except OSError as e:  # a name too long, a loop of links, an I/O error while looking
+        raise PinnsightError(f"{what} {path}: {e.strerror or e}") from None
+
+
+def _check_destination(path: Path, what: str, kind: str) -> Path:
+    for part in path.parts:
+        if len(os.fsencode(part)) > 255:
+            raise PinnsightError(f"{what} {path}: the name {part[:20]}… is longer than 255 bytes")
+    if path.exists():
+        if kind == "file":
+            if path.is_dir():
+                raise PinnsightError(f"{what} {path} is a directory, not a file")
+            if not os.access(path, os.W_OK):
+                raise PinnsightError(f"{what} {path} is not writable")
+        elif not path.is_dir():
+            raise PinnsightError(f"{what} {path} is a file, not a directory")
+        elif kind == "run" and any(path.iterdir()):
+            held = "holds another run" if (path / "config.json").exists() else "is not empty"
+            raise PinnsightError(f"{what} {path} already exists and {held}; choose a new directory")
+    elif os.path.lexists(path):
+        raise PinnsightError(f"{what} {path} is a broken symbolic link")
+    # where new entries are made: inside an existing folder that is kept, else beside ``path``
+    here = path.absolute() if kind == "dir" and path.is_dir() else path.absolute().parent
+    missing = [] if path.exists() else [path.name]  # names still to be created, checked for length
+    while not here.exists():
+        if os.path.lexists(here):
+            raise PinnsightError(f"{what} {path}: {here} is a broken symbolic link")
+        missing.append(here.name)
+        here = here.parent
+    if not here.is_dir():
+        raise PinnsightError(f"{what} {path}: {here} is a file, not a directory")
+    try:
+        limit = os.pathconf(here, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    for name in missing:
+        if len(os.fsencode(name)) > limit:
+            raise PinnsightError(f"{what} {path}: the name {name[:20]}… is longer than {limit} bytes")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".pinnsight-probe-", dir=here)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise PinnsightError(f"{what} {path}: cannot write in {here} ({e.strerror or e})") from None
+    return path
+
+
+def check_new_run_dir(out: Path, what: str = "--out") -> None:
+    """Refuse an ``--out`` that is a file, holds a run, is a non-empty directory, or cannot be written (before
+    training): ``check_destination(out, what, kind="run")``."""
+    check_destination(out, what, kind="run")
 
 
 def default_run_dir(problem: str, seed: int, root: Path = Path("runs")) -> Path:
@@ -77,15 +142,105 @@ def new_run_dir(out: Path) -> Iterator[Path]:
     out = Path(out)
     check_new_run_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    clean_stale_temporaries(out.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{_owner()}.", suffix=".tmp", dir=out.parent))
+    with _remove_on_sigterm():
+        try:
+            yield tmp
+            if out.is_dir():
+                out.rmdir()  # empty (checked above)
+            os.rename(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+# A temporary run directory is named ``.NAME.HOST.pPID.XXXXXXXX.tmp``: the host and process that write it, so a
+# later run in the same folder can tell a dead writer's leftovers (removed) from a live writer's (kept).
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_]+)\.p(?P<pid>[0-9]+)\.[A-Za-z0-9_]+\.tmp$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname())[:40] or "host"
+
+
+def _owner() -> str:
+    return f"{_host()}.p{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
-        yield tmp
-        if out.is_dir():
-            out.rmdir()  # empty (checked above)
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or unknown: keep its files
+    return True
+
+
+def clean_stale_temporaries(parent: Path) -> list[Path]:
+    """Remove the temporary run directories in ``parent`` whose writer is dead: written on this host by a process
+    that no longer runs (a SIGKILL or a lost machine during ``new_run_dir``). A live writer's (another process
+    still writing, on this host or another sharing the folder) are kept. Returns the removed paths."""
+    removed = []
+    host = _host()
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_RE.match(entry.name)
+        if m is None or m["host"] != host or int(m["pid"]) == os.getpid() or _pid_alive(int(m["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+class _Terminated(SystemExit):
+    """SIGTERM while a run directory is being written: unwinds the block so its temporary folder is removed."""
+
+
+@contextmanager
+def _remove_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into an exception inside the block (main thread only; Python cannot install handlers
+    elsewhere), then hand the signal on as it would have been handled: the previous handler, or the default
+    action (the process ends by SIGTERM)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except (ValueError, OSError):
+        yield
+        return
+    if previous == signal.SIG_IGN or previous is None:  # ignored (or set outside Python): leave it alone
+        yield
+        return
+
+    hit = []
+
+    def on_term(signum, frame):
+        if not hit:  # a second SIGTERM during the clean-up must not interrupt it
+            hit.append(signum)
+            raise _Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except _Terminated:
+        signal.signal(signal.SIGTERM, previous)
+        if callable(previous):
+            previous(signal.SIGTERM, None)
+            raise
+        signal.raise_signal(signal.SIGTERM)  # SIG_DFL: end as the kill asked
         raise
+    finally:
+        if signal.getsignal(signal.SIGTERM) is on_term:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def read_run_files(run_dir: Path, required: tuple[str, ...] = RUN_FILES) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -96,12 +251,24 @@ def read_run_files(run_dir: Path, required: tuple[str, ...] = RUN_FILES) -> tupl
     missing = [f for f in required if not (run_dir / f).is_file()]
     if missing:
         raise PinnsightError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)})")
-    try:
-        recorded = json.loads((run_dir / "config.json").read_text())
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-    except (OSError, ValueError) as e:
-        raise PinnsightError(f"{run_dir}: unreadable run files ({e.__class__.__name__}: {e})") from None
+    recorded, metrics = (_read_json_object(run_dir / name) for name in ("config.json", "metrics.json"))
     return recorded, metrics
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; PinnsightError naming the file when it is unreadable or not an object."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        why = f"{path.name}: {e.__class__.__name__}: {e}"
+        raise PinnsightError(f"{path.parent}: unreadable run files ({why})") from None
+    if not isinstance(obj, dict):
+        raise PinnsightError(f"{path} holds a JSON {_json_kind(obj)}, not an object: not a run file")
+    return obj
+
+
+def _json_kind(obj: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(obj), "number")
 
 
 def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None) -> Path:
@@ -140,15 +307,8 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None)
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    """Standard JSON (``jsonio.dumps``: NaN and ±inf as ``null``, no bare ``NaN`` token) that any reader accepts."""
+    path.write_text(dumps_strict(obj, indent=2, sort_keys=False) + "\n")
 
 
 def _write_history(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -162,10 +322,44 @@ def _write_history(path: Path, rows: list[dict[str, Any]]) -> None:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
 
 
+#: history columns that hold words, not numbers
+TEXT_COLUMNS = frozenset({"phase"})
+
+
 def read_history(path: Path) -> list[dict[str, Any]]:
-    """history.csv as a list of dicts with floats (empty cells become None)."""
-    with Path(path).open() as f:
-        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    """history.csv as a list of dicts with numbers (empty cells become None). PinnsightError naming the file and
+    line for a file that is unreadable, empty, truncated or ragged (a row with more or fewer cells than the
+    header), or that has a non-numeric cell in a numeric column (every column but ``TEXT_COLUMNS`` and columns
+    holding no number at all). An empty file has no rows."""
+    path = Path(path)
+    try:
+        with path.open(newline="") as f:
+            lines = [(n, row) for n, row in _csv_rows(f) if row]
+    except (OSError, ValueError, csv.Error) as e:  # UnicodeDecodeError is a ValueError
+        raise PinnsightError(f"{path} is unreadable ({e.__class__.__name__}: {e})") from None
+    if not lines:
+        return []  # an empty file: no rows (readers that need rows say so)
+    (_, header), rows = lines[0], lines[1:]
+    if any(not h.strip() for h in header) or len(set(header)) != len(header):
+        raise PinnsightError(f"{path}: line 1 is not a history header (empty or repeated column names)")
+    for n, row in rows:
+        if len(row) != len(header):
+            raise PinnsightError(f"{path}: line {n} has {len(row)} cells, expected {len(header)} "
+                                 "(truncated or malformed file)")
+    parsed = [[_number(v) for v in row] for _, row in rows]
+    for j, name in enumerate(header):
+        if name in TEXT_COLUMNS or not any(isinstance(r[j], (int, float)) for r in parsed):
+            continue  # a column of words
+        for (n, row), r in zip(rows, parsed):
+            if isinstance(r[j], str):
+                raise PinnsightError(f"{path}: line {n}, column {name!r}: {row[j]!r} is not a number")
+    return [dict(zip(header, r)) for r in parsed]
+
+
+def _csv_rows(f):
+    reader = csv.reader(f)
+    for row in reader:
+        yield reader.line_num, row
 
 
 def _number(v: str):
@@ -177,14 +371,36 @@ def _number(v: str):
         return v
 
 
+#: config.json ``kind`` of a ``train-family`` run directory (``hard.family.KIND``; runs sits below hard)
+FAMILY_KIND = "hard-constraint-family"
+
+
+def _recorded_kind(run_dir: Path) -> Any:
+    try:
+        recorded = json.loads((Path(run_dir) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return recorded.get("kind") if isinstance(recorded, dict) else None
+
+
 def load_run(run_dir: Path) -> tuple[TrainConfig, Any, dict[str, Any]]:
     """``(config, model, metrics)`` of a finished run; PinnsightError if the directory is not a readable run."""
     run_dir = Path(run_dir)
+    if (run_dir / "config.json").is_file() and _recorded_kind(run_dir) == FAMILY_KIND:
+        raise PinnsightError(f"{run_dir} is a train-family run; use `pinnsight solve {run_dir} -p NAME=VALUE`")
     recorded, metrics = read_run_files(run_dir)
-    if not isinstance(recorded, dict) or "config" not in recorded:
+    if "config" not in recorded:
         raise PinnsightError(f"{run_dir}/config.json has no 'config' entry")
-    config = TrainConfig.from_dict(recorded["config"])
-    dtype = dtype_for(config)
+    if not isinstance(recorded["config"], dict):
+        raise PinnsightError(f"{run_dir}/config.json: its 'config' entry is a {_json_kind(recorded['config'])}, "
+                             "not an object")
+    try:
+        config = TrainConfig.from_dict(recorded["config"])
+    except PinnsightError as e:
+        raise PinnsightError(f"{run_dir}/config.json: {e}") from None
+    except (TypeError, KeyError, ValueError, AttributeError) as e:
+        raise PinnsightError(f"{run_dir}/config.json holds a malformed config ({e.__class__.__name__}: {e})") from None
+    dtype = dtype_of(config.x64)
     problem = config.build_problem()
     # with the problem, as training built it (options derived from it: periodic embedding, hard-constraint rows)
     skeleton = make_model(config.model, problem.dim, key=jax.random.PRNGKey(0), dtype=dtype, problem=problem,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PinnsightError
+from ..jsonio import dumps as strict_dumps
 
 SCHEMA_VERSION = 1
 OK, FAILED = "ok", "failed"
@@ -129,8 +130,10 @@ class _transaction:
 
 
 def _encode(column: str, value: Any) -> Any:
-    if column in JSON_COLUMNS:
-        return json.dumps(value, sort_keys=True)
+    if column in JSON_COLUMNS:  # standard JSON: non-finite numbers are null, never a bare NaN token
+        return strict_dumps(value, sort_keys=True)
+    if not isinstance(value, (str, bytes, int, float, type(None))):  # a NumPy scalar: a number, not a blob
+        value = int(value) if hasattr(value, "__index__") else float(value) if hasattr(value, "__float__") else value
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -81,6 +81,34 @@ def _local_version() -> str:
     return __version__
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` if it reads as a Dask scheduler address (``[tcp://]HOST:PORT``; tls, ws, wss, ucx too), before
+    any connection is tried; PinnsightError otherwise."""
+    expected = "expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+
+        scheme, location = parse_address(address)
+        if scheme == "inproc" and location:  # a cluster in this very process (tests, notebooks)
+            return address
+        host, port = parse_host_port(location)
+    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+        raise PinnsightError("pinnsight bench needs dask[distributed]: pip install 'dask[distributed]'") from None
+    except (ValueError, TypeError) as e:
+        raise PinnsightError(f"--scheduler {address!r} is not a Dask scheduler address ({e}; {expected})") from None
+    if scheme not in SCHEDULER_SCHEMES:
+        raise PinnsightError(f"--scheduler {address!r}: unknown protocol {scheme!r} (one of "
+                             f"{', '.join(SCHEDULER_SCHEMES)}; {expected})")
+    if not host:
+        raise PinnsightError(f"--scheduler {address!r} has no host ({expected})")
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise PinnsightError(f"--scheduler {address!r}: port {port} is not in 1..65535")
+    return address
+
+
 @contextlib.contextmanager
 def dask_client(workers: int = 2, scheduler: str | None = None, processes: bool = True) -> Iterator[Any]:
     """A ``distributed.Client``: on ``scheduler`` if given, else on a local cluster of ``workers`` single-threaded
@@ -90,10 +118,12 @@ def dask_client(workers: int = 2, scheduler: str | None = None, processes: bool 
     except ImportError:  # pragma: no cover - dask[distributed] is a dependency
         raise PinnsightError("pinnsight bench needs dask[distributed]: pip install 'dask[distributed]'") from None
     if scheduler:
+        check_scheduler_address(scheduler)
         try:
             client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as e:
-            raise PinnsightError(f"cannot reach the Dask scheduler at {scheduler} ({e})") from None
+        except Exception as e:  # noqa: BLE001 - OSError, TimeoutError, and distributed's own (AssertionError...)
+            raise PinnsightError(f"cannot reach the Dask scheduler at {scheduler} "
+                                 f"({e.__class__.__name__}{': ' + str(e) if str(e) else ''})") from None
         with client:
             yield client
         return

@@ -107,7 +107,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
         from .. import __version__
         from ..config import TrainConfig
         from ..runs import read_history, write_run
-        from ..train import train
+        from ..planner import train
 
         result["version"] = __version__
         result["machine"] = machine_info()

@@ -9,7 +9,6 @@ over ``diagnosis/``; nothing else in the run directory is touched).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -25,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import PinnsightError
+from ..jsonio import dumps as strict_dumps
 from ..losses import as_function, loss_terms
 from ..problems import grid_points
 from ..sampling import sample_batch
@@ -70,6 +70,13 @@ def load_run_data(run_dir: Path) -> RunData:
         raise PinnsightError(f"{run_dir}/prediction.npz: prediction, reference and axes do not match")
     if not history:
         raise PinnsightError(f"{run_dir}/history.csv has no rows")
+    bad = [i for i, leaf in enumerate(jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
+           if not np.all(np.isfinite(np.asarray(leaf)))]
+    if bad:
+        stop = metrics.get("stop_reason")
+        raise PinnsightError(f"{run_dir}: the network holds non-finite values (NaN or inf in {len(bad)} parameter "
+                             f"array(s){f'; training stopped: {stop}' if stop else ''}): nothing to diagnose; "
+                             "train again with a smaller learning rate")
     return RunData(config, model, history, pred, ref, axes, metrics)
 
 
@@ -127,7 +134,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
              grid: int = 64, x64: bool = True, conditioning: bool = True, available=None) -> Diagnosis:
     """Measure everything and detect the failure signatures of a trained run (see the module docstring)."""
     from ..remedies import remedy_specs
-    from ..train import model_builder
+    from ..trainer import model_builder
 
     config, problem = data.config, data.config.build_problem()
     params, static = eqx.partition(data.model, eqx.is_array)
@@ -177,6 +184,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     evidence["spectrum"] = split_ev
     found.append(S.high_frequency_error(split_ev, rel_l2))
 
+    found.append(S.training_broke_down((data.metrics or {}).get("stop_reason"), (data.metrics or {}).get("phases", ())))
     losses = [r.get("loss") for r in data.history]
     losses_ok = [v for v in losses if isinstance(v, (int, float)) and math.isfinite(v)]
     if losses_ok:
@@ -251,7 +259,7 @@ def write_diagnosis(run_dir: Path, diag: Diagnosis, data: RunData) -> Path:
     old = None
     try:
         figs = write_figures(tmp, diag, data)
-        (tmp / "findings.json").write_text(json.dumps(findings_json(diag, data), indent=2) + "\n")
+        (tmp / "findings.json").write_text(strict_dumps(findings_json(diag, data), indent=2) + "\n")
         (tmp / "report.md").write_text(report_markdown(diag, data, figs))
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{DIAGNOSIS}.old.", dir=run_dir))

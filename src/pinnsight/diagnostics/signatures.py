@@ -172,6 +172,24 @@ def loss_low_error_high(initial_loss: float, final_loss: float, rel_l2: float, *
     )
 
 
+def training_broke_down(stop_reason: str | None, phases: Sequence[Mapping[str, Any]] = ()) -> Finding | None:
+    """The run stopped because its loss blew up: ``diverged`` (finite, above the phase's start and 1e4 × its best)
+    or ``nan`` (non-finite loss or parameters). The trainer kept the best parameters it saw."""
+    if stop_reason not in ("diverged", "nan"):
+        return None
+    phase = next((p for p in phases if p.get("stop_reason") == stop_reason), {})
+    what = ("the loss diverged (it rose far above its best while staying finite)" if stop_reason == "diverged"
+            else "the loss or the parameters became non-finite (NaN or inf)")
+    return Finding(
+        stop_reason if stop_reason == "diverged" else "non-finite", "critical",
+        f"Training broke down: in phase {phase.get('name', '?')} after {phase.get('steps', '?')} steps {what}. "
+        "The best parameters seen were kept and later phases skipped. Lower the learning rate (adam:lr=...) or the "
+        "step of the phase, or train in float64 (--x64).",
+        {"stop_reason": stop_reason, "phase": phase.get("name"), "steps": phase.get("steps"),
+         "start_loss": phase.get("start_loss"), "end_loss": phase.get("end_loss")},
+    )
+
+
 def late_time_residual(times: np.ndarray, profile: np.ndarray, *, ratio: float = 10.0) -> Finding | None:
     """Residual concentrated at late times: the mean squared residual over the last third of the time slices is
     ≥ ``ratio`` × the one over the first third (causality: Wang, Sankaran & Perdikaris 2022, Sec. 2)."""

@@ -251,7 +251,7 @@ class FamilyResult:
 def train_family(config: FamilyConfig, *, echo=None) -> FamilyResult:
     """Adam on the family loss (``make_family_loss``) in jitted ``lax.scan`` chunks of ``log_every`` steps;
     rel L2 at the validation values after every chunk."""
-    from ..train import precision
+    from ..precision import precision
 
     with precision(config.x64):  # a float32 family computes in 32-bit mode whatever ran before
         return _train_family(config, echo)
@@ -259,7 +259,7 @@ def train_family(config: FamilyConfig, *, echo=None) -> FamilyResult:
 
 def _train_family(config: FamilyConfig, echo) -> FamilyResult:
     t0 = time.perf_counter()
-    from ..train import enable_compilation_cache
+    from ..trainer import enable_compilation_cache
 
     enable_compilation_cache()
     dtype = _dtype(config.x64)

@@ -23,10 +23,9 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import cho_factor, cho_solve
 
-from ..errors import PinnsightError
 from ..losses import pointwise_residuals, term_jacobian
 from . import _flat
-from ._flat import FlatMethod
+from ._flat import Method
 
 DEFAULTS = {
     "damping": 1e-3,  # λ₀ relative to max diag(JᵀJ) (dense) or to ‖Jᵀr‖ (matrix-free)
@@ -83,7 +82,7 @@ def nielsen(damping, nu, rho, accepted):
     return jnp.where(accepted, down, damping * nu), jnp.where(accepted, 2.0, 2.0 * nu)
 
 
-def lm_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Callable | None = None) -> FlatMethod:
+def lm_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Callable | None = None) -> Method:
     """A flat LM method for the residual function ``res(x, data) -> r`` (``jacobian(x, data) -> J`` if given,
     else ``jax.jacfwd``/``jax.jacrev`` of ``res``)."""
     matrix_free = bool(options["matrix_free"])
@@ -147,40 +146,11 @@ def lm_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Calla
         return x_new, new, _flat.info(value, new_value, new.gnorm, 1 + tries,
                                       ~accepted, reason)
 
-    return FlatMethod(init, step, persistent=("damping", "nu"))
+    return Method(init, step, persistent=("damping", "nu"))
 
 
 def build(ctx, options, unravel, n):
     r = residual_vector(ctx.problem, ctx.static)
     res = lambda x, data: r(unravel(x), *data)  # noqa: E731
     J = residual_jacobian(ctx.problem, ctx.static, unravel)
-    method = lm_method(res, n, options, lambda x, data: J(x, *data))
-    return method._replace(init=_checked_init(method.init, res, ctx.objective, unravel), check=check_objective)
-
-
-def _checked_init(init, res, objective, unravel):
-    """``init`` that refuses an objective other than ‖r‖² (e.g. causal weighting changes the loss)."""
-
-    def checked(x, data):
-        st = init(x, data)
-        loss = objective(unravel(x), *data)[0]
-        mismatch = jnp.isfinite(loss) & (jnp.abs(loss - st.value) > 1e-3 * jnp.abs(loss) + 1e-30)
-        return st._replace(value=jnp.where(mismatch, jnp.nan, st.value))
-
-    return checked
-
-
-def objective_check(name: str) -> Callable:
-    """Host check after ``init``: a NaN start value marks an objective that is not ‖r‖²."""
-
-    def check(state) -> None:
-        if not bool(jnp.isfinite(state.value)):
-            raise PinnsightError(
-                f"{name}: the starting loss is not finite or is not the weighted sum of squared residuals (a remedy "
-                "such as causal weighting changes the loss): use lbfgs, bfgs, ssbroyden or newton-cg with it"
-            )
-
-    return check
-
-
-check_objective = objective_check("gauss-newton")
+    return lm_method(res, n, options, lambda x, data: J(x, *data))

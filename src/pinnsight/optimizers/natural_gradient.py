@@ -36,8 +36,8 @@ import jax.numpy as jnp
 from jax.scipy.linalg import cho_factor, cho_solve
 
 from . import _flat
-from ._flat import FlatMethod
-from .gauss_newton import _checked_init, objective_check, residual_jacobian, residual_vector
+from ._flat import Method
+from .gauss_newton import residual_jacobian, residual_vector
 
 DEFAULTS = {
     "damping": 1e-8,  # Tikhonov term relative to max diag(G); 0: the pseudo-inverse below
@@ -80,7 +80,7 @@ def _solve(A: jax.Array, diag_g: jax.Array, b: jax.Array, rcond: float, damping:
     return V @ (inv * (V.T @ b))
 
 
-def ng_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Callable | None = None) -> FlatMethod:
+def ng_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Callable | None = None) -> Method:
     """A flat ENGD method for ``res(x, data) -> r`` (``jacobian(x, data) -> J`` if given, else ``jax.jacfwd``)."""
     rcond, damping, grid = float(options["rcond"]), float(options["damping"]), int(options["grid"])
     woodbury = bool(options["woodbury"])
@@ -113,12 +113,11 @@ def ng_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Calla
         reason = jnp.where(improved, 0, _flat.LINESEARCH)
         return x_new, new, _flat.info(value, new_value, new.gnorm, 1 + grid, ~improved, reason)
 
-    return FlatMethod(init, step)
+    return Method(init, step)
 
 
 def build(ctx, options, unravel, n):
     r = residual_vector(ctx.problem, ctx.static)
     res = lambda x, data: r(unravel(x), *data)  # noqa: E731
     J = residual_jacobian(ctx.problem, ctx.static, unravel)
-    method = ng_method(res, n, options, lambda x, data: J(x, *data))
-    return method._replace(init=_checked_init(method.init, res, ctx.objective, unravel), check=objective_check("natural-gradient"))
+    return ng_method(res, n, options, lambda x, data: J(x, *data))

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _flat
-from ._flat import FlatMethod, flat_objective
+from ._flat import Method, flat_objective
 
 DEFAULTS = {"damping": 1e-3, "cg_iters": 50, "cg_tol": 0.5, "max_linesearch_steps": 25, "gtol": 0.0, "ftol": 0.0,
             "patience": 20}
@@ -30,7 +30,7 @@ class NCGState(NamedTuple):
     ls_state: Any
 
 
-def newton_cg_method(f, n: int, options: Mapping[str, Any]) -> FlatMethod:
+def newton_cg_method(f, n: int, options: Mapping[str, Any]) -> Method:
     ls = _flat.zoom(options)
     damping, cg_iters, cg_tol = options["damping"], options["cg_iters"], options["cg_tol"]
 
@@ -57,7 +57,7 @@ def newton_cg_method(f, n: int, options: Mapping[str, Any]) -> FlatMethod:
         return (jnp.where(moved, x + s, x), new,
                 _flat.info(st.value, new.value, jnp.linalg.norm(new.grad), evals + 2 * products, failed | ~moved))
 
-    return FlatMethod(init, step)
+    return Method(init, step)
 
 
 def build(ctx, options, unravel, n):

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _flat
-from ._flat import FlatMethod, flat_objective
+from ._flat import Method, flat_objective
 
 #: the updates of the family, by phase name
 VARIANTS = ("bfgs", "ssbfgs", "ssbroyden")
@@ -87,7 +87,7 @@ class QNState(NamedTuple):
     ls_state: Any
 
 
-def qn_method(f, n: int, variant: str, options: Mapping[str, Any]) -> FlatMethod:
+def qn_method(f, n: int, variant: str, options: Mapping[str, Any]) -> Method:
     """A flat method for ``f(x, data) -> loss`` with the ``variant`` update."""
     ls = _flat.zoom(options)
 
@@ -122,7 +122,7 @@ def qn_method(f, n: int, variant: str, options: Mapping[str, Any]) -> FlatMethod
         x_new = jnp.where(moved, x + s, x)
         return x_new, new, _flat.info(st.value, new.value, jnp.linalg.norm(new.grad), evals, failed | ~moved)
 
-    return FlatMethod(init, step, persistent=("H", "count"))
+    return Method(init, step, persistent=("H", "count"))
 
 
 def build(variant: str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,13 +205,14 @@ class Problem:
     reference_shape: tuple[int, ...] | None = None
 
     def __post_init__(self):
-        if len(self.coords) != len(self.bounds):
-            raise PinnsightError(f"problem {self.name!r}: {len(self.coords)} coords but {len(self.bounds)} bounds")
-        names = [c.name for c in self.constraints]
-        if len(set(names)) != len(names) or "res" in names:
-            raise PinnsightError(f"problem {self.name!r}: constraint names must be unique and not 'res': {names}")
-        if self.time is not None and self.time not in self.coords:
-            raise PinnsightError(f"problem {self.name!r}: time coordinate {self.time!r} not in {self.coords}")
+        """Checked once, when built (``check_problem``): a bad part fails here, naming the problem and the part,
+        not inside training. Sequences are normalised (coords, periodic, constraints to tuples; bounds to floats)."""
+        check_problem(self)
+
+    @property
+    def has_reference(self) -> bool:
+        """Whether errors against a solution can be computed (a ``reference`` solver or an ``exact`` solution)."""
+        return self.reference is not None or self.exact is not None
 
     @property
     def dim(self) -> int:
@@ -237,7 +239,11 @@ class Problem:
             for name, (lo, hi), n in zip(self.coords, self.bounds, shape)
         )
 
-    def reference_solution(self) -> ReferenceSolution:
+    def reference_solution(self) -> ReferenceSolution | None:
+        """Values on ``reference_axes()`` from the reference solver, else from the exact solution; None when the
+        problem has neither (``has_reference`` is False): errors are then residual and constraint errors only."""
+        if not self.has_reference:
+            return None
         axes = self.reference_axes()
         if self.reference is not None:
             values = np.asarray(self.reference(dict(self.coefficients), axes), dtype=np.float64)
@@ -247,9 +253,262 @@ class Problem:
             with jax.default_device(jax.devices("cpu")[0]):
                 vals = jax.vmap(lambda z: self.exact(*z, c))(jnp.asarray(pts))
             values = np.asarray(vals, dtype=np.float64).reshape([len(a) for a in axes])
-        else:
-            raise PinnsightError(f"problem {self.name!r} has neither a reference solver nor an exact solution")
         return ReferenceSolution(axes, values)
+
+
+# -------------------------------------------------------------------------------------------------- checks
+def check_problem(problem: Problem) -> None:
+    """Check every part of ``problem`` once, when it is built; a bad part raises ``PinnsightError`` naming the
+    problem and the part.
+
+    First the structure (name, coordinates, bounds, coefficients, constraints, the signatures of the residual, the
+    constraint values and the exact solution), then one abstract evaluation (``jax.eval_shape``: traced, never
+    compiled or run) of the residual, of each constraint's ``sample`` and ``residual`` and of ``exact``, with a
+    stand-in network: the residual and ``exact`` must give one floating-point value per point, a constraint one
+    value or a vector of values per row. Coords, periodic and constraints become tuples, bounds pairs of floats.
+    """
+    name = problem.name
+    if not isinstance(name, str) or not name.strip():
+        raise PinnsightError(f"a problem needs a non-empty string name, got {name!r}")
+
+    def err(part: str, message: str) -> PinnsightError:
+        return PinnsightError(f"problem {name!r}: {part}: {message}")
+
+    def normalise(field_name: str, value: Any) -> None:
+        object.__setattr__(problem, field_name, value)  # frozen dataclass: set once, while being built
+
+    coords = _name_tuple(problem.coords, err, "coords")
+    if not coords:
+        raise err("coords", "a problem needs at least one coordinate")
+    repeated = sorted({c for c in coords if coords.count(c) > 1})
+    if repeated:
+        raise err("coords", f"coordinate names must be unique, {repeated[0]!r} appears twice in {coords}")
+    normalise("coords", coords)
+    normalise("bounds", _checked_bounds(problem.bounds, coords, err))
+    if problem.time is not None and problem.time not in coords:
+        raise err("time", f"time coordinate {problem.time!r} is not one of the coords {coords} (time=None: no time)")
+    periodic = _name_tuple(problem.periodic, err, "periodic")
+    for c in periodic:
+        if c not in coords:
+            raise err("periodic", f"{c!r} is not a coordinate (coords: {', '.join(coords)})")
+    normalise("periodic", periodic)
+    _check_coefficients(problem.coefficients, err)
+    if not isinstance(problem.options, Mapping):
+        raise err("options", f"expected a mapping, got {problem.options!r}")
+    _check_signature(problem.residual, len(coords) + 2, err, "residual", f"residual(u, {', '.join(coords)}, c)")
+    normalise("constraints", _checked_constraints(problem, err))
+    if problem.exact is not None:
+        _check_signature(problem.exact, len(coords) + 1, err, "exact", f"exact({', '.join(coords)}, c)")
+    if problem.reference is not None:
+        _check_signature(problem.reference, 2, err, "reference", "reference(c, axes)")
+    if problem.reference_shape is not None:
+        normalise("reference_shape", _checked_shape(problem.reference_shape, len(coords), err))
+    _check_abstractly(problem, err)
+
+
+def _name_tuple(value: Any, err: Callable, part: str) -> tuple[str, ...]:
+    """A tuple of non-empty strings; a bare string is refused (``("x",)``, not ``"x"``)."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list)):
+        raise err(part, f"expected a tuple of coordinate names such as ('x',), got {value!r}")
+    for v in value:
+        if not isinstance(v, str) or not v:
+            raise err(part, f"coordinate names are non-empty strings, got {v!r} in {tuple(value)!r}")
+    return tuple(value)
+
+
+def _real(x: Any) -> float:
+    """A real scalar as a float (TypeError for booleans, strings, arrays, complex numbers)."""
+    if isinstance(x, (bool, np.bool_, str, bytes)) or np.ndim(x) != 0 or np.iscomplexobj(x):
+        raise TypeError(x)
+    return float(x)
+
+
+def _checked_bounds(bounds: Any, coords: tuple[str, ...], err: Callable) -> tuple[tuple[float, float], ...]:
+    try:
+        pairs = [] if isinstance(bounds, (str, bytes)) else list(bounds)
+    except TypeError:
+        pairs = []
+    if not pairs and coords:
+        raise err("bounds", f"expected one (lo, hi) pair per coordinate {coords}, got {bounds!r}")
+    if len(pairs) != len(coords):
+        raise err("bounds", f"{len(coords)} coords but {len(pairs)} bounds")
+    out = []
+    for c, pair in zip(coords, pairs):
+        try:
+            lo, hi = pair
+            lo, hi = _real(lo), _real(hi)
+        except (TypeError, ValueError):
+            raise err(f"bounds of {c!r}", f"expected a (lo, hi) pair of numbers, got {pair!r}") from None
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise err(f"bounds of {c!r}", f"({lo:g}, {hi:g}) must be finite")
+        if not lo < hi:
+            raise err(f"bounds of {c!r}", f"lo = {lo:g} must be below hi = {hi:g}")
+        out.append((lo, hi))
+    return tuple(out)
+
+
+def _checked_shape(shape: Any, dim: int, err: Callable) -> tuple[int, ...]:
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = None
+    if sizes is None or len(sizes) != dim or any(
+        isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 2 for n in sizes
+    ):
+        raise err("reference_shape", f"expected {dim} integers ≥ 2 (points per coordinate), got {shape!r}")
+    return tuple(int(n) for n in sizes)
+
+
+def _check_coefficients(coefficients: Any, err: Callable) -> None:
+    if not isinstance(coefficients, Mapping):
+        raise err("coefficients", f"expected a mapping of names to numbers, got {coefficients!r}")
+    for k, v in coefficients.items():
+        if not isinstance(k, str) or not k:
+            raise err("coefficients", f"names are non-empty strings, got {k!r}")
+        try:
+            x = _real(v)
+        except (TypeError, ValueError):
+            raise err(f"coefficient {k!r}", f"{v!r} is not a real number") from None
+        if not math.isfinite(x):
+            raise err(f"coefficient {k!r}", f"{x} must be finite")
+
+
+def _callable_name(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _check_signature(fn: Any, n_args: int, err: Callable, part: str, form: str) -> None:
+    """``fn`` must accept ``n_args`` positional arguments (written as ``form``)."""
+    if not callable(fn):
+        raise err(part, f"{fn!r} is not callable; expected a function {form}")
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read (some builtins): the abstract evaluation decides
+        return
+    try:
+        signature.bind(*range(n_args))
+    except TypeError as e:
+        raise err(part, f"{_callable_name(fn)}{signature} cannot be called as {form}: {e}") from None
+
+
+def _checked_constraints(problem: Problem, err: Callable) -> tuple[Constraint, ...]:
+    constraints = problem.constraints
+    if isinstance(constraints, Constraint):
+        raise err("constraints", f"expected a tuple of constraints, got one: write ({constraints!r},)")
+    try:
+        constraints = tuple(constraints)
+    except TypeError:
+        raise err("constraints", f"expected a tuple of constraints, got {constraints!r}") from None
+    seen: set[str] = set()
+    for i, con in enumerate(constraints):
+        if not isinstance(con, Constraint):
+            raise err(f"constraint {i}",
+                      f"{con!r} is not a Constraint (Initial, Dirichlet, Neumann, Periodic or a Constraint subclass)")
+        cname = getattr(con, "name", None)
+        if not isinstance(cname, str) or not cname:
+            raise err(f"constraint {i} ({type(con).__name__})", f"needs a non-empty string name, got {cname!r}")
+        part = f"constraint {cname!r} ({type(con).__name__})"
+        if cname == "res":
+            raise err(part, "the name 'res' is the PDE residual's loss term; give the constraint another name=")
+        if cname in seen:
+            raise err(part, f"constraint names must be unique, {cname!r} appears twice (name= sets it)")
+        seen.add(cname)
+        n = getattr(con, "n_points", None)
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise err(part, f"n_points must be a positive integer, got {n!r}")
+        _check_builtin_constraint(problem, con, part, err)
+    return constraints
+
+
+def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err: Callable) -> None:
+    coords = problem.coords
+    spatial = tuple(c for c in coords if c != problem.time)
+
+    def known(c: Any) -> None:
+        if c not in coords:
+            raise err(part, f"{c!r} is not a coordinate of the problem (coords: {', '.join(coords)})")
+
+    def count(value: Any, field_name: str) -> None:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise err(part, f"{field_name} must be an integer ≥ 0, got {value!r}")
+
+    if isinstance(con, Periodic):
+        if not isinstance(con.coord, str):
+            raise err(part, f"coord must be a coordinate name such as 'x', got {con.coord!r}")
+        known(con.coord)
+        count(con.derivatives, "derivatives")
+    elif isinstance(con, (Dirichlet, Neumann)):
+        if con.coords is None:
+            if not spatial:
+                raise err(part, "the problem has no spatial coordinate to take boundary faces from; name coords=")
+        else:
+            names = _name_tuple(con.coords, lambda _, m: err(part, f"coords: {m}"), "coords")
+            if not names:
+                raise err(part, "coords=() names no face (coords=None: the faces of every spatial coordinate)")
+            for c in names:
+                known(c)
+        _check_signature(con.value, len(coords), err, f"{part} value", f"value({', '.join(coords)})")
+    elif isinstance(con, Initial):
+        if problem.time is None:
+            raise err(part, "an initial condition needs a time coordinate, and this problem has time=None")
+        count(con.order, "order")
+        _check_signature(con.value, len(spatial), err, f"{part} value", f"value({', '.join(spatial)})")
+
+
+def _check_abstractly(problem: Problem, err: Callable) -> None:
+    """Trace (never run) the residual, each constraint and ``exact`` once with a stand-in network, float32."""
+    dim, coords = problem.dim, problem.coords
+    f32 = jnp.float32
+    coeffs = {k: jax.ShapeDtypeStruct((), f32) for k in problem.coefficients}
+    point = jax.ShapeDtypeStruct((dim,), f32)
+
+    def u(*z):  # the network as the residual sees it: scalar coordinates in, one scalar out
+        if len(z) != dim:
+            raise PinnsightError(f"u takes the {dim} coordinates ({', '.join(coords)}), called with {len(z)}")
+        if any(jnp.ndim(v) != 0 for v in z):
+            raise PinnsightError("u takes scalar coordinates (points are batched by vmap), called with arrays")
+        return sum(z) * 0.0 + 1.0
+
+    def trace(part: str, fn: Callable, *args: Any) -> Any:
+        try:
+            return jax.eval_shape(fn, *args)
+        except PinnsightError as e:
+            raise err(part, f"fails on a test point: {e}") from e
+        except Exception as e:  # noqa: BLE001 - any failure of user code, reported with the part that failed
+            lines = str(e).strip().splitlines()
+            hint = f" (coefficients: {', '.join(problem.coefficients) or 'none'})" if isinstance(e, KeyError) else ""
+            raise err(part, f"fails on a test point: {type(e).__name__}: {(lines or [''])[0][:300]}{hint}") from e
+
+    def values(part: str, out: Any, what: str, vector_ok: bool, lead: tuple[int, ...] = ()) -> None:
+        leaves = jax.tree.leaves(out)
+        if len(leaves) != 1 or leaves[0] is not out:
+            raise err(part, f"returns a {type(out).__name__} of {len(leaves)} values {what}; it must return one array")
+        shape = tuple(out.shape[len(lead):])
+        if not (len(shape) <= 1 if vector_ok else shape in ((), (1,))):
+            want = "a scalar or a vector" if vector_ok else "one scalar (shape () or (1,))"
+            raise err(part, f"returns shape {shape} {what} ({math.prod(shape)} values); it must return {want}")
+        if not jnp.issubdtype(out.dtype, jnp.floating):
+            hint = " (a comparison?)" if out.dtype == jnp.bool_ else ""
+            raise err(part, f"returns {out.dtype} values {what}{hint}; it must return floating-point values")
+
+    out = trace("residual", lambda z, c: problem.residual(u, *(z[i] for i in range(dim)), c), point, coeffs)
+    values("residual", out, "per point", vector_ok=False)
+    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+    for con in problem.constraints:
+        part = f"constraint {con.name!r} ({type(con).__name__})"
+        rows = trace(f"{part} sample", lambda k, con=con: con.sample(k, problem, 2), key)
+        leaves = jax.tree.leaves(rows)
+        if len(leaves) != 1 or rows.ndim != 2 or rows.shape[0] != 2 or not jnp.issubdtype(rows.dtype, jnp.floating):
+            got = f"shape {rows.shape}, {rows.dtype}" if len(leaves) == 1 and leaves[0] is rows else type(rows).__name__
+            raise err(f"{part} sample", f"sample(key, problem, n) must return n rows as a floating (n, width) array, "
+                                        f"got {got} for n = 2")
+        row = jax.ShapeDtypeStruct(rows.shape, rows.dtype)
+        out = trace(f"{part} residual", lambda r, c, con=con: jax.vmap(lambda x: con.residual(u, x, c, problem))(r),
+                    row, coeffs)
+        values(f"{part} residual", out, "per row", vector_ok=True, lead=(2,))
+    if problem.exact is not None:
+        out = trace("exact", lambda z, c: problem.exact(*(z[i] for i in range(dim)), c), point, coeffs)
+        values("exact", out, "per point", vector_ok=False)
 
 
 # ----------------------------------------------------------------------------------------------- registry
@@ -296,13 +555,41 @@ class ProblemSpec:
 _REGISTRY: dict[str, ProblemSpec] = {}
 
 
-def register_problem(name: str, params: Mapping[str, Param], summary: str = ""):
-    """Decorator: register ``factory(**params) -> Problem`` under ``name`` (``pinnsight train NAME``)."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def register_problem(name: str, params: Mapping[str, Param], summary: str = "", *, replace: bool = False):
+    """Decorator: register ``factory(**params) -> Problem`` under ``name`` (``pinnsight train NAME``).
+
+    ``name`` is letters, digits, ``-``, ``_`` and ``.`` (it is written in specs, ``NAME:key=value``, and paths);
+    a name already registered (a built-in, say) is replaced only with ``replace=True``."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise PinnsightError(
+            f"register_problem: a problem name is a non-empty string of letters, digits, '-', '_' and '.' "
+            f"starting with a letter or digit, got {name!r}"
+        )
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) and k for k in params):
+        raise PinnsightError(f"register_problem {name!r}: params must map parameter names to Param, got {params!r}")
+    for k, p in params.items():
+        if not isinstance(p, Param):
+            raise PinnsightError(f"register_problem {name!r}: parameter {k!r} is {p!r}, not a Param")
+
+    def refuse_replacing() -> None:
+        if name in _REGISTRY and not replace:
+            raise PinnsightError(
+                f"register_problem: a problem {name!r} is already registered ({_REGISTRY[name].summary or 'no summary'}); "
+                f"pass replace=True to replace it, or choose another name"
+            )
+
+    refuse_replacing()
 
     def decorate(factory: Callable[..., Problem]) -> Callable[..., Problem]:
+        if not callable(factory):
+            raise PinnsightError(f"register_problem {name!r}: decorates a factory function, got {factory!r}")
         missing = set(params) ^ set(inspect.signature(factory).parameters)
         if missing:
-            raise ValueError(f"problem {name!r}: factory arguments and params differ on {sorted(missing)}")
+            raise PinnsightError(f"problem {name!r}: factory arguments and params differ on {sorted(missing)}")
+        refuse_replacing()
         doc = summary or (inspect.getdoc(factory) or "").splitlines()[0:1]
         _REGISTRY[name] = ProblemSpec(name, summary or (doc[0] if doc else ""), dict(params), factory)
         return factory

@@ -145,7 +145,8 @@ def reaction_diffusion(nu: float, rho: float, u0: str) -> Problem:
     def reference(c, axes):
         key = {"nu": c["nu"], "rho": c["rho"], "u0": u0, "grid": _grid_key(axes)}
         return ref.cached(
-            "reaction-diffusion", key, lambda: ref.reaction_diffusion(_u0(u0, np), c["nu"], c["rho"], *axes)
+            "reaction-diffusion", key, lambda: ref.reaction_diffusion(_u0(u0, np), c["nu"], c["rho"], *axes),
+            shape=tuple(len(a) for a in axes),
         )
 
     return _periodic_problem(
@@ -178,7 +179,8 @@ _DIFFUSION_EXACT = {
 def diffusion(nu: float, u0: str) -> Problem:
     def reference(c, axes):
         key = {"nu": c["nu"], "u0": u0, "grid": _grid_key(axes)}
-        return ref.cached("diffusion", key, lambda: ref.diffusion(_u0(u0, np), c["nu"], *axes))
+        return ref.cached("diffusion", key, lambda: ref.diffusion(_u0(u0, np), c["nu"], *axes),
+                          shape=tuple(len(a) for a in axes))
 
     return _periodic_problem(
         "diffusion", diffusion_residual, {"nu": nu}, u0, derivatives=1,

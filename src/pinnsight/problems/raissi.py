@@ -65,6 +65,7 @@ def allen_cahn(eps2: float, gamma: float) -> Problem:
         return ref.cached(
             "allen-cahn", key,
             lambda: ref.allen_cahn(*axes, eps2=float(c["eps2"]), gamma=float(c["gamma"]), n_fourier=AC_FOURIER_MODES),
+            shape=tuple(len(a) for a in axes),
         )
 
     return Problem(
@@ -99,7 +100,8 @@ def burgers_residual(u, x, t, c):
 def burgers(nu: float) -> Problem:
     def reference(c, axes):
         key = {"nu": float(c["nu"]), "grid": _grid_key(axes)}
-        return ref.cached("burgers", key, lambda: ref.burgers(*axes, nu=float(c["nu"])))
+        return ref.cached("burgers", key, lambda: ref.burgers(*axes, nu=float(c["nu"])),
+                          shape=tuple(len(a) for a in axes))
 
     return Problem(
         name="burgers",

@@ -7,16 +7,18 @@ Every solver takes 1-D arrays ``x`` and ``t`` and returns a float64 array of sha
   periodic x in [0, 2*pi) family of Krishnapriyan et al., NeurIPS 2021.
 - :func:`allen_cahn`: Fourier pseudo-spectral + ETDRK4 (Kassam & Trefethen 2005).
 - :func:`burgers`: Cole-Hopf + Gauss-Hermite quadrature (Basdevant et al. 1986).
-- :func:`cached`: content-addressed, atomically written ``.npy`` cache.
+- :func:`cached`: content-addressed, atomically written, checksummed ``.npy`` cache.
 """
 
 from .allen_cahn import allen_cahn, allen_cahn_u0, allen_cahn_u0_hat, solve_allen_cahn
 from .burgers import burgers, burgers_ux
-from .cache import SOLVER_VERSION, cache_dir, cache_path, cached
+from .cache import SOLVER_VERSION, CacheWarning, CorruptCacheWarning, cache_dir, cache_path, cached
 from .periodic import convection, diffusion, reaction, reaction_diffusion
 
 __all__ = [
     "SOLVER_VERSION",
+    "CacheWarning",
+    "CorruptCacheWarning",
     "allen_cahn",
     "allen_cahn_u0",
     "allen_cahn_u0_hat",

@@ -52,7 +52,8 @@ class Segment(NamedTuple):
     coeffs: Mapping[str, float] | None = None  # coefficient values for this segment
     batch: Mapping[str, Any] | None = None  # replacement batch (time windows)
     params: Any = None  # replacement parameters (a fresh network), None = warm start
-    mask: np.ndarray | None = None  # reference-grid points this segment's network predicts (stitching)
+    #: ``region(points) -> bool array``: the points this segment's network predicts in the stitched solution
+    region: Callable[[np.ndarray], np.ndarray] | None = None
     final: bool = True  # the target rel L2 may stop training only in a final segment
     columns: Mapping[str, Any] | None = None  # history columns for rows of this segment
     info: Mapping[str, Any] | None = None  # recorded in metrics["remedies"]["segments"]
@@ -73,6 +74,7 @@ class StepInfo(NamedTuple):
     losses: Mapping[str, float]  # per-term mean squares and auxiliary values of the last step
     loss: float  # Σ_k w_k L_k of the last step
     segment: Segment
+    first_order: bool = False  # the running phase is first-order (PhaseSpec.first_order)
 
 
 class RemedySetup(NamedTuple):
@@ -101,7 +103,8 @@ class Remedy(NamedTuple):
     name: str
     init: Callable[[Segment], tuple[Changes, Any]] = _no_init
     update: Callable[[Any, StepInfo], tuple[Changes, Any]] = _no_update
-    objective: Callable[[Callable], Callable] | None = None
+    #: an in-loss transform of the reduction ``losses.make_objective`` uses: ``reduce(base) -> reduction``
+    reduce: Callable[[Callable], Callable] | None = None
     driver: Callable[[Any], Generator] | None = None
     options: Mapping[str, Any] | None = None  # resolved options (filled in by ``build_remedies``)
     summary: Callable[[list[dict], list[dict]], dict] | None = None  # (events, history) -> metrics entries
@@ -122,14 +125,14 @@ def chain(*remedies: Remedy) -> Remedy:
         out = [r.update(s, info) for r, s in zip(remedies, states)]
         return merge([_tag(c, r.name) for (c, _), r in zip(out, remedies)]), tuple(s for _, s in out)
 
-    def objective(base):
+    def reduce(base):
         for r in remedies:
-            if r.objective is not None:
-                base = r.objective(base)
+            if r.reduce is not None:
+                base = r.reduce(base)
         return base
 
     return Remedy(
-        name="+".join(r.name for r in remedies), init=init, update=update, objective=objective,
+        name="+".join(r.name for r in remedies), init=init, update=update, reduce=reduce,
         driver=drivers[0].driver if drivers else None,
     )
 
@@ -167,6 +170,11 @@ class RemedySpec:
     aliases: tuple[str, ...] = ()
     driver: bool = False  # an outer driver (at most one per run)
     owns_points: bool = False  # places the residual points itself (conflicts with adam:fresh=1)
+    sum_of_squares: bool = True  # the loss stays Σ_k w_k mean(r_k²) (Gauss–Newton, natural gradient need it)
+    first_order_only: bool = False  # acts during first-order phases only (weights held in second-order ones)
+    #: history columns it writes, grouped into panels of the remedies figure: ((title, (column, ...)), ...);
+    #: a column ending in "*" stands for every column with that prefix
+    timeline: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 _REMEDIES: dict[str, RemedySpec] = {}

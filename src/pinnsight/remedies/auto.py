@@ -1,6 +1,6 @@
 """``auto``: choose the remedies from a short probe's diagnosis (resolved before training, see
-``pinnsight.diagnostics.auto``). Registered here so that ``--remedy auto[:probe_steps=N]`` validates like any
-remedy; ``train`` replaces it by the chosen remedies before anything is built."""
+``pinnsight.planner``). Registered here so that ``--remedy auto[:probe_steps=N]`` validates like any
+remedy; the planner replaces it by the chosen remedies before anything is built."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ._base import RemedySpec, choice, positive, register_remedy
 
 
 def build(options, setup):
-    raise PinnsightError("remedy auto must be resolved before training (pinnsight.diagnostics.auto.resolve_auto)")
+    raise PinnsightError("remedy auto must be resolved before training (pinnsight.planner.plan)")
 
 
 def check(options, problem):

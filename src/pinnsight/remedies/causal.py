@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..losses import pointwise_residuals
 from ._base import Changes, Remedy, RemedySpec, needs_time, positive, register_remedy
 
 EPS_KEY = "causal_eps"
@@ -55,19 +53,17 @@ class CausalState(NamedTuple):
 
 
 def build(options, setup) -> Remedy:
-    problem, static = setup.problem, setup.static
+    problem = setup.problem
     it, slices, delta = problem.time_index, options["slices"], options["delta"]
     schedule = eps_schedule(options["eps"], options["factor"], options["levels"])
 
-    def wrap(base):  # replaces the reduction of the res term; the other terms stay mean squares
-        def objective(params, batch, weights, coeffs):
-            r = pointwise_residuals(problem, eqx.combine(params, static), batch, coeffs)
-            terms = {k: jnp.mean(jnp.square(v)) for k, v in r.items()}
-            res, w = causal_residual_loss(jnp.square(r["res"]), batch["res"][:, it], coeffs[EPS_KEY], slices)
-            total = sum(weights[k] * (res if k == "res" else terms[k]) for k in terms)
-            return total, {**terms, CAUSAL_LOSS: res, MIN_WEIGHT: jnp.min(w)}
+    def reduce(base):  # the res term enters the loss causally weighted; the other terms as ``base`` reduces them
+        def reduction(residuals, batch, coeffs):
+            contributions, record = base(residuals, batch, coeffs)
+            res, w = causal_residual_loss(jnp.square(residuals["res"]), batch["res"][:, it], coeffs[EPS_KEY], slices)
+            return {**contributions, "res": res}, {**record, CAUSAL_LOSS: res, MIN_WEIGHT: jnp.min(w)}
 
-        return objective
+        return reduction
 
     def init(segment):
         state = CausalState(0, schedule[0])
@@ -86,7 +82,7 @@ def build(options, setup) -> Remedy:
         return {"min_weight_over_training": min(w, default=None), "final_min_weight": w[-1] if w else None,
                 "final_eps": eps[-1] if eps else None, "eps_schedule": list(schedule)}
 
-    return Remedy("causal", init=init, update=update, objective=wrap, summary=summary)
+    return Remedy("causal", init=init, update=update, reduce=reduce, summary=summary)
 
 
 def check(options, problem):
@@ -105,5 +101,6 @@ def raise_range(key, value):
 SPEC = register_remedy(RemedySpec(
     "causal", "causal weighting over time slices with an annealed ε (Wang, Sankaran, Perdikaris 2022)",
     {"eps": 0.01, "factor": 10.0, "levels": 5, "delta": 0.99, "slices": 32}, build, check,
-    aliases=("causal-weighting",),
+    aliases=("causal-weighting",), sum_of_squares=False,
+    timeline=(("causal weights", (MIN_WEIGHT, EPS_KEY)),),
 ))

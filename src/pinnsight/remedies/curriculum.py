@@ -88,4 +88,5 @@ SPEC = register_remedy(RemedySpec(
     {"coef": "", "start": 1.0, "stages": 4, "spacing": "linear", "values": "", "keep_optimizer": 0,
      "final_steps": 1.0}, build, check,
     aliases=("curriculum-regularization",), driver=True,
+    timeline=(("curriculum coefficient", ("coef_*",)),),
 ))

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-#: history columns drawn in remedies.png, one panel each when present
-TIMELINE = (
-    ("causal weights", ("causal_min_weight", "causal_eps")),
-    ("uniform fraction (adaptive sampling)", ("uniform_fraction",)),
-    ("residual points", ("n_res",)),
-    ("curriculum coefficient", None),  # every coef_* column
-    ("time window", ("t_start", "t_end")),
-)
+def timeline(config) -> list[tuple[str, tuple[str, ...]]]:
+    """The panels of remedies.png: what the configured remedies declare (``RemedySpec.timeline``), in order."""
+    from ._base import parse_spec, remedy_specs
+
+    out = []
+    for r in config.remedies:
+        out += [p for p in remedy_specs()[parse_spec(str(r))[0]].timeline if p not in out]
+    return out
 
 
 def pick(items: list, k: int) -> list:
@@ -59,8 +59,9 @@ def write_remedy_figures(result, directory: Path, moments: int = 4) -> list[str]
         written.append("segments.eqx")
     history = result.history
     panels = []
-    for title, cols in TIMELINE:
-        names = cols or sorted({k for r in history for k in r if k.startswith("coef_")})
+    for title, cols in timeline(result.config):
+        names = [n for c in cols for n in (sorted({k for r in history for k in r if k.startswith(c[:-1])})
+                                           if c.endswith("*") else [c])]
         present = [c for c in names if any(r.get(c) is not None for r in history)]
         if present:
             panels.append((title, present))
@@ -71,7 +72,8 @@ def write_remedy_figures(result, directory: Path, moments: int = 4) -> list[str]
             for c in cols:
                 pts = [(r["step"], r[c]) for r in history if r.get(c) is not None]
                 ax.plot(*zip(*pts), ".-", ms=3, label=c)
-            if "causal" in title:
+            values = [r[c] for c in cols for r in history if r.get(c) is not None]
+            if min(values) > 0 and max(values) > 100 * min(values):  # spans decades: causal weights, ε
                 ax.set_yscale("log")
             stalls = [r["step"] for r in history if r.get("stall_restart")]
             for s in stalls:

@@ -13,7 +13,7 @@ from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, positive, register_re
 
 
 def build(options, setup) -> Remedy:
-    from ..diagnostics.gradients import HIST_EDGES, make_gradient_statistics, to_host
+    from ..gradients import HIST_EDGES, make_gradient_statistics, to_host
 
     stats = make_gradient_statistics(setup.problem, setup.static)
     every, keep_hist = int(options["every"]), bool(options["histograms"])

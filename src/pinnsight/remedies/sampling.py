@@ -23,6 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .. import keys
 from ..losses import as_function
 from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, choice, positive, register_remedy
 
@@ -108,7 +109,7 @@ def build_adaptive(options, setup) -> Remedy:
 
     def init(segment):
         lo, hi = _bounds(segment, setup.dtype)
-        key = jax.random.fold_in(setup.key, 1000 + segment.index)
+        key = keys.derive(setup.key, "adaptive-sampling", "resample", segment.index)
         return NO_CHANGE, AdaptiveState(key, lo, hi, 0, 0, math.inf, 0, 0, 0)
 
     def update(state, info):
@@ -174,7 +175,7 @@ def build_rar(options, setup) -> Remedy:
 
     def init(segment):
         lo, hi = _bounds(segment, setup.dtype)
-        return NO_CHANGE, RarState(jax.random.fold_in(setup.key, 2000 + segment.index), lo, hi, 0, 0)
+        return NO_CHANGE, RarState(keys.derive(setup.key, "rar", "refine", segment.index), lo, hi, 0, 0)
 
     def update(state, info):
         s = info.segment_step
@@ -233,7 +234,7 @@ def build_rad(options, setup) -> Remedy:
 
     def init(segment):
         lo, hi = _bounds(segment, setup.dtype)
-        return NO_CHANGE, RadState(jax.random.fold_in(setup.key, 3000 + segment.index), lo, hi, 0, 0)
+        return NO_CHANGE, RadState(keys.derive(setup.key, "rad", "resample", segment.index), lo, hi, 0, 0)
 
     def update(state, info):
         s = info.segment_step
@@ -262,12 +263,15 @@ ADAPTIVE = register_remedy(RemedySpec(
     {"every": 500, "candidates": 10, "uniform_max": 1.0, "uniform_min": 0.1, "period": 5000, "by": "residual",
      "patience": 2000, "rtol": 1e-3, "restart_optimizer": 1},
     build_adaptive, check_adaptive, aliases=("adaptive",), owns_points=True,
+    timeline=(("uniform fraction (adaptive sampling)", ("uniform_fraction",)),),
 ))
 RAR = register_remedy(RemedySpec(
     "rar", "residual-based adaptive refinement: add the worst candidates (Lu et al. 2021)",
     {"every": 1000, "add": 100, "candidates": 10, "max_add": 1000, "tol": 0.0}, build_rar, check_rar, owns_points=True,
+    timeline=(("residual points", ("n_res",)),),
 ))
 RAD = register_remedy(RemedySpec(
     "rad", "residual-based adaptive distribution (Wu et al. 2023); method=r3: retain-resample-release",
     {"every": 1000, "candidates": 10, "k": 1.0, "c": 1.0, "method": "rad"}, build_rad, check_rad, owns_points=True,
+    timeline=(("residual points", ("n_res",)),),
 ))

@@ -11,12 +11,14 @@ bounds are arguments (no retracing).
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import keys
 from ..errors import PinnsightError
 from ..losses import as_function
 from ..problems._base import Dirichlet, Initial, Neumann, Periodic, _derivative
@@ -37,6 +39,10 @@ def window_edges(t0: float, t1: float, windows: int, dt: float = 0.0) -> np.ndar
 def window_mask(t: np.ndarray, lo: float, hi: float, last: bool) -> np.ndarray:
     """Points a window predicts in the stitched solution: t ∈ [lo, hi) ([lo, hi] for the last window)."""
     return (t >= lo) & ((t <= hi) if last else (t < hi))
+
+
+def _in_window(points: np.ndarray, *, it: int, lo: float, hi: float, last: bool) -> np.ndarray:
+    return window_mask(np.asarray(points)[:, it], lo, hi, last)
 
 
 def make_window_batch(problem, static, points, dtype):
@@ -81,13 +87,13 @@ def build(options, setup) -> Remedy:
         prev, jumps = state.params, []
         for k in range(n):
             lo, hi = float(edges[k]), float(edges[k + 1])
-            key = jax.random.fold_in(setup.key, 4000 + k)
+            key = keys.derive(setup.key, "seq2seq", "window-batch", k)
             batch = batch_fn(key, jnp.asarray(lo, dtype), jnp.asarray(hi, dtype), prev, jnp.asarray(k > 0))
-            fresh = None if options["warm"] or k == 0 else setup.fresh_params(jax.random.fold_in(setup.key, 5000 + k))
+            fresh = None if options["warm"] or k == 0 else setup.fresh_params(keys.derive(setup.key, "seq2seq", "window-network", k))
             bounds = tuple((lo, hi) if i == it else b for i, b in enumerate(problem.bounds))
             final = yield Segment(
                 index=k, label=f"t in [{lo:.4g}, {hi:.4g}]", bounds=bounds, batch=batch, params=fresh,
-                mask=window_mask(t_ref, lo, hi, k == n - 1), final=k == n - 1,
+                region=partial(_in_window, it=it, lo=lo, hi=hi, last=k == n - 1), final=k == n - 1,
                 columns={"window": k, "t_start": lo, "t_end": hi}, info={"window": k, "t_start": lo, "t_end": hi},
                 count=n,
             )
@@ -118,4 +124,5 @@ def check(options, problem):
 SPEC = register_remedy(RemedySpec(
     "seq2seq", "sequence-to-sequence time marching over windows (Krishnapriyan et al. 2021; Wight & Zhao 2021)",
     {"windows": 5, "dt": 0.0, "warm": 1}, build, check, aliases=("time-marching",), driver=True, owns_points=True,
+    timeline=(("time window", ("t_start", "t_end")),),
 ))

@@ -61,13 +61,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..diagnostics.gradients import term_gradients
+from ..gradients import make_gradient_statistics, term_gradients
+from ..kernels import make_traces
+from .. import keys
 from ..errors import PinnsightError
 from ..losses import pointwise_residuals
 from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, choice, positive, register_remedy
 
 RES = "res"
-FIRST_ORDER = ("adam",)  # phases in which weights change under during=adam
 
 
 # ------------------------------------------------------------------------------------------ pure formulas
@@ -117,8 +118,6 @@ def make_ntk_traces(problem, static, params, points: int = 0, chunk: int = 256) 
     ‖∂r_p/∂θ‖² over the term's residual values, from ``diagnostics.ntk.make_traces`` (per-row Jacobians in
     batches of ``chunk`` rows; K is never formed). ``points`` > 0: on a random subset of at most that many rows
     per term (without replacement, from ``key``). ``params`` only fixes the parameter structure."""
-    from ..diagnostics.ntk import make_traces
-
     sums = make_traces(problem, static, params, chunk)
 
     @jax.jit
@@ -150,8 +149,6 @@ def make_layer_gradient_stats(problem, static) -> Callable:
 def make_gradient_stats(problem, static) -> Callable:
     """Jitted ``stats(params, batch, coeffs) -> {term: {max, mean, std, ...}}`` of ∇θ L_term over all parameter
     entries, unweighted terms (``diagnostics.gradients.make_gradient_statistics``)."""
-    from ..diagnostics.gradients import make_gradient_statistics
-
     return make_gradient_statistics(problem, static)
 
 
@@ -169,15 +166,15 @@ def _weighting_remedy(name: str, prefix: str, options, setup, estimate: Callable
     """
     alpha, every = options["alpha"], options["every"]
     configured = {k: float(v) for k, v in setup.config.weights.items()}
-    during = None if options["during"] == "all" else FIRST_ORDER
+    first_order_only = options["during"] != "all"
 
     def init(segment):
-        key = jax.random.fold_in(setup.key, 4000 + segment.index)
+        key = keys.derive(setup.key, name, "subsample", segment.index)
         return Changes(weights=dict(configured)), WeightingState(key, 0, 0)
 
     def update(state, info):
         s = info.segment_step
-        if (during is not None and info.phase not in during) or s - state.last < every:
+        if (first_order_only and not info.first_order) or s - state.last < every:
             return NO_CHANGE, state
         key, sub = jax.random.split(state.key)
         hats, extra = estimate(info, sub)
@@ -275,16 +272,16 @@ def check_inverse_dirichlet(options, problem):
 
 LRA = register_remedy(RemedySpec(
     "lra", "learning-rate annealing: λ_i from max|∇L_res| / mean|∇L_i|, moving average (Wang, Teng, Perdikaris 2021)",
-    {"alpha": 0.9, "every": 10, "weighted": 0, "pool": "all", "during": "adam"}, build_lra, check_lra,
+    {"alpha": 0.9, "every": 10, "weighted": 0, "pool": "all", "during": "adam"}, build_lra, check_lra, first_order_only=True,
     aliases=("learning-rate-annealing",),
 ))
 NTK = register_remedy(RemedySpec(
     "ntk", "NTK weights λ_j = Tr(K) / Tr(K_jj) from per-point Jacobians (Wang, Yu, Perdikaris 2022)",
-    {"every": 1000, "points": 0, "alpha": 1.0, "chunk": 256, "during": "adam"}, build_ntk, check_ntk,
+    {"every": 1000, "points": 0, "alpha": 1.0, "chunk": 256, "during": "adam"}, build_ntk, check_ntk, first_order_only=True,
     aliases=("ntk-weights",),
 ))
 INVERSE_DIRICHLET = register_remedy(RemedySpec(
     "inverse-dirichlet", "inverse-Dirichlet weights: λ_k from max_t std(∇L_t) / std(∇L_k) (Maddu et al. 2022)",
-    {"alpha": 0.5, "every": 10, "ref": "max", "during": "adam"}, build_inverse_dirichlet, check_inverse_dirichlet,
+    {"alpha": 0.5, "every": 10, "ref": "max", "during": "adam"}, build_inverse_dirichlet, check_inverse_dirichlet, first_order_only=True,
     aliases=("idw",),
 ))

@@ -1,4 +1,4 @@
-"""``--remedy auto``: a short probe training, its diagnosis, and the remedies chosen from the findings.
+"""The planner, ``--remedy auto``: a short probe training, its diagnosis, and the remedies chosen from the findings.
 
 ``resolve_auto(config)`` is a resolution step before training: it trains a probe (the same problem, model and
 seed; Adam only, no remedies, ``probe_steps`` steps), diagnoses it (``report.diagnose``, NTK in the run's own
@@ -15,9 +15,14 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ..config import PhaseConfig, TrainConfig
-from ..remedies import parse_spec, remedy_specs
-from .signatures import RECIPES, SEVERITIES, Finding
+from .config import PhaseConfig, TrainConfig
+from .precision import precision
+from .problems import Problem
+from .diagnostics.report import diagnose, from_result
+from .diagnostics.signatures import RECIPES, SEVERITIES, Finding
+from .remedies import parse_spec, remedy_specs, resolve_options
+from .trainer import RunResult
+from .trainer import train as train_only
 
 AUTO = "auto"
 
@@ -121,8 +126,6 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
 
 def split_auto(specs: Sequence[str]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
     """(options of the ``auto`` spec or None, the other specs)."""
-    from ..remedies import resolve_options
-
     auto, rest = None, []
     for s in specs:
         if parse_spec(s)[0] == AUTO:
@@ -144,14 +147,11 @@ def probe_config(config: TrainConfig, steps: int) -> TrainConfig:
 
 def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple[TrainConfig, dict[str, Any]]:
     """Run the probe, diagnose it, choose; returns (the config to train, the record for config.json)."""
-    from ..train import train
-    from .report import diagnose, from_result
-
     options, rest = split_auto(config.remedies)
     if options is None:
         return config, {}
     t0 = time.perf_counter()
-    probe = train(probe_config(config, options["probe_steps"]), progress=progress)
+    probe = train_only(probe_config(config, options["probe_steps"]), progress=progress)
     diag = diagnose(from_result(probe), x64=False, conditioning=False, ntk_points=options["ntk_points"],
                     constraint_points=max(8, options["ntk_points"] // 4))
     choice = choose(diag.findings, user_specs=rest, model=config.model, model_options=dict(config.model_options),
@@ -177,3 +177,23 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
         "reasons": list(choice.reasons),
     }
     return resolved, record
+
+
+def plan(config: TrainConfig, *, progress: bool | None = False) -> tuple[TrainConfig, dict[str, Any]]:
+    """The configuration to train: ``config`` itself, or with ``auto`` resolved by a probe (and its record)."""
+    with precision(config.x64):
+        return resolve_auto(config, progress=progress)
+
+
+def train(config_or_problem, config: TrainConfig | None = None, *, progress: bool | None = None) -> RunResult:
+    """Plan (resolve ``--remedy auto``), then train (``pinnsight.trainer.train``: same arguments); the planner's
+    record is ``metrics["auto"]``. The trainer itself knows nothing of planning."""
+    if isinstance(config_or_problem, Problem):
+        config = TrainConfig(problem=config_or_problem) if config is None else config.with_problem(config_or_problem)
+    else:
+        config = config_or_problem
+    planned, record = plan(config, progress=False if progress is False else None)
+    result = train_only(planned, progress=progress)
+    if record:
+        result.metrics["auto"] = record
+    return result

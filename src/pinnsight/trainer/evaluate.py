@@ -1,0 +1,73 @@
+"""Errors of a run while it trains and at its end: rel L2 against the reference (when there is one) and the PDE
+residual on fresh points (always), each on the segment's part of the domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import keys
+from ..losses import as_function, bound
+from ..problems import grid_points
+
+
+def relative_l2(pred: jax.Array, ref: jax.Array) -> jax.Array:
+    """‖pred − ref‖₂ / ‖ref‖₂ over the reference grid."""
+    return jnp.linalg.norm(pred - ref) / jnp.linalg.norm(ref)
+
+
+def make_predict(static):
+    """Jitted ``predict(params, points) -> values`` for rows of points."""
+    return jax.jit(lambda params, pts: jax.vmap(eqx.combine(params, static))(pts))
+
+
+class Evaluator:
+    """``errors(params, coeffs, segment)`` -> {"rel_l2": .. (with a reference), "res_rms_fresh": ..}.
+
+    The residual is evaluated at ``n_fresh`` uniform points of the segment's box, new points at every call
+    (keys derived from the seed and the call count): a fit to the training points alone shows up here."""
+
+    def __init__(self, problem, static, dtype, reference, seed: int, n_fresh: int):
+        self.problem, self.dtype, self.reference = problem, dtype, reference
+        self.axes = reference.axes if reference is not None else problem.reference_axes()
+        self.points_np = grid_points(self.axes)
+        self.points = jnp.asarray(self.points_np, dtype)
+        self.predict = make_predict(static)
+        self.key, self.calls, self.n_fresh = keys.derive(seed, "trainer", "fresh-residual"), 0, n_fresh
+        if reference is not None:
+            ref = jnp.asarray(reference.values.ravel(), dtype)
+            self._error = jax.jit(lambda p, m: relative_l2(m * self.predict(p, self.points), m * ref))
+        self._residual = jax.jit(self._make_residual(problem, static))
+        #: the history columns it fills
+        self.columns = (("rel_l2",) if reference is not None else ()) + ("res_rms_fresh", "res_max_fresh")
+
+    def _make_residual(self, problem, static):
+        def rms(params, coeffs, key, lo, hi):
+            u = as_function(bound(eqx.combine(params, static), problem, coeffs))
+            pts = lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (self.n_fresh, problem.dim), dtype=lo.dtype)
+            r = jax.vmap(lambda z: problem.residual(u, *z, coeffs))(pts)
+            return jnp.sqrt(jnp.mean(jnp.square(r))), jnp.max(jnp.abs(r))
+
+        return rms
+
+    def mask(self, segment) -> np.ndarray | None:
+        """Grid points this segment's network predicts (None: all)."""
+        return None if segment is None or segment.region is None else np.asarray(segment.region(self.points_np))
+
+    def errors(self, params, coeffs: dict, segment=None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.reference is not None:
+            m = self.mask(segment)
+            m = np.ones(len(self.points_np)) if m is None else m
+            out["rel_l2"] = float(self._error(params, jnp.asarray(m, self.dtype)))
+        bounds = segment.bounds if segment is not None and segment.bounds else self.problem.bounds
+        lo = jnp.asarray([b[0] for b in bounds], self.dtype)
+        hi = jnp.asarray([b[1] for b in bounds], self.dtype)
+        self.calls += 1
+        rms, top = self._residual(params, coeffs, jax.random.fold_in(self.key, self.calls), lo, hi)
+        out["res_rms_fresh"], out["res_max_fresh"] = float(rms), float(top)
+        return out

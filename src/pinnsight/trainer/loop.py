@@ -1,0 +1,138 @@
+"""The run loop: segments (curriculum stages, time windows; one without a driver) × phases × chunks."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import jax.numpy as jnp
+
+from ..optimizers import BUDGET, DIVERGED, NAN, SKIPPED, TARGET, TERMINAL
+from ..remedies import Segment, StepInfo
+from .phases import Guard, PhaseRun
+from .setup import Run
+from .state import FinishedSegment, PhaseReport
+
+#: a finite loss above this multiple of the phase's best (and above its start) stops the phase as diverged
+DIVERGENCE_FACTOR = 1e4
+
+
+def run_segments(run: Run):
+    """Every segment the driver yields (or the one whole problem); returns (finished, summary, stop)."""
+    driver = run.remedy.driver(run.state) if run.remedy is not None and run.remedy.driver is not None else None
+    segment = next(driver) if driver is not None else Segment(bounds=tuple(run.problem.bounds))
+    run.recorder.bar.total = run.config.total_steps * segment.count
+    finished, summary = [], None
+    while True:
+        stop = run_segment(run, segment)
+        if driver is None:
+            break
+        err = run.evaluator.errors(run.state.params, run.state.coeffs, segment).get("rel_l2")
+        finished.append(FinishedSegment(segment, run.state.params, run.seg_step, err))
+        if stop in TERMINAL:
+            break
+        try:
+            segment = driver.send(run.state)
+        except StopIteration as end:
+            summary = end.value
+            break
+    return finished, summary, stop
+
+
+def start_segment(run: Run, segment: Segment) -> None:
+    state = run.state
+    if segment.coeffs:
+        state = state._replace(coeffs={**state.coeffs,
+                                       **{k: jnp.asarray(v, run.dtype) for k, v in segment.coeffs.items()}})
+    if segment.batch is not None:
+        state = state._replace(batch=dict(segment.batch))
+    if segment.params is not None:
+        state = state._replace(params=segment.params)
+    run.state, run.seg_step, run.segment = state, 0, segment
+    if run.remedy is not None:
+        changes, run.remedy_state = run.remedy.init(segment)
+        run.apply(changes)
+        run.recorder.note(changes, run.step, segment.label, pending=True)
+        if segment.index == 0 or segment.batch is not None:
+            run.recorder.snapshot(run.step, segment.label, run.state.batch["res"])
+
+
+def run_segment(run: Run, segment: Segment) -> str:
+    """The phase sequence on one segment; returns the last phase's stop reason."""
+    start_segment(run, segment)
+    if not run.recorder.history:
+        terms = run.compiler.terms_of(run.state.params, (run.state.batch, run.state.weights, run.state.coeffs))
+        log(run, "init", terms, evaluate=True)
+    stop = BUDGET
+    for phase in run.config.phases:
+        if segment.steps_scale != 1.0:
+            phase = dataclasses.replace(phase, steps=max(1, round(phase.steps * segment.steps_scale)))
+        if stop in TERMINAL:
+            run.reports.append(PhaseReport(phase.name, phase.steps, stop_reason=SKIPPED))
+            continue
+        stop = run_phase(run, phase)
+    return stop
+
+
+def log(run: Run, phase: str, terms, evaluate: bool) -> float | None:
+    """One history row; the errors only when ``evaluate`` (else empty cells). Returns rel L2 or None."""
+    errors = run.evaluator.errors(run.state.params, run.state.coeffs, run.segment) if evaluate \
+        else dict.fromkeys(run.evaluator.columns)
+    run.recorder.row(run.step, phase, terms, run.state.weights, errors, run.segment.columns)
+    return errors.get("rel_l2")
+
+
+def run_phase(run: Run, phase) -> str:
+    """One phase in chunks of ``log_every``: account, log, guard, let remedies change the state."""
+    report, t0 = PhaseReport(phase.name, phase.steps), time.perf_counter()
+    pr = PhaseRun(run.compiler, phase, run.state, warm=run.segment.keep_optimizer)
+    report.start_loss = report.end_loss = pr.value
+    guard = Guard(stall_steps=run.config.stall_steps, stall_rtol=run.config.stall_rtol,
+                  first_order=pr.compiled.first_order, factor=DIVERGENCE_FACTOR, start=pr.value, params=pr.params)
+    while report.steps < phase.steps:
+        done, reason = chunk(run, pr, report, min(run.config.log_every, phase.steps - report.steps))
+        held = guard.observe(report.steps, pr.value, pr.params)
+        if reason == NAN or held == DIVERGED:
+            if guard.best_params is not None:
+                pr.restore(guard.best_params)
+                run.state = run.state._replace(params=pr.params)
+        report.stop_reason = reason or held or BUDGET
+        evaluate = report.stop_reason != BUDGET or run.step % run.config.eval_every == 0 \
+            or report.steps == phase.steps
+        err = log(run, phase.name, pr.terms(), evaluate)
+        target = run.config.target_rel_l2
+        if err is not None and target is not None and err <= target and run.segment.final:
+            report.stop_reason = TARGET
+        if report.stop_reason != BUDGET:
+            break
+        if run.remedy is not None:
+            remedy_update(run, phase, report, pr, guard)
+    report.wall_s = time.perf_counter() - t0
+    run.reports.append(report)
+    return report.stop_reason
+
+
+def chunk(run: Run, pr: PhaseRun, report: PhaseReport, n: int) -> tuple[int, str]:
+    done, reason, fevals, failures = pr.chunk(n)
+    report.steps += done
+    report.function_evals += fevals
+    report.linesearch_failures += failures
+    if pr.value == pr.value and abs(pr.value) != float("inf"):
+        report.end_loss = pr.value
+    run.state = run.state._replace(params=pr.params, **({"batch": pr.batch} if pr.batch is not None else {}))
+    run.step += done
+    run.seg_step += done
+    run.recorder.advance(done)
+    return done, reason
+
+
+def remedy_update(run: Run, phase, report: PhaseReport, pr: PhaseRun, guard: Guard) -> None:
+    rec = run.recorder
+    info = StepInfo(run.step, phase.name, report.steps, run.seg_step, run.state.params, run.state, dict(rec.latest),
+                    rec.history[-1]["loss"], run.segment, pr.compiled.first_order)
+    changes, run.remedy_state = run.remedy.update(run.remedy_state, info)
+    rec.note(changes, run.step, run.segment.label)
+    if not changes.empty:
+        run.apply(changes)
+        pr.resume(run.state, changes.restart)
+        guard.reset(report.steps, pr.value, pr.params)

@@ -1,0 +1,88 @@
+"""The result of a run: the stitched prediction on the evaluation grid, metrics, artifacts."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .setup import Run
+from .state import RunResult
+
+
+def stitched_prediction(run: Run, finished) -> np.ndarray:
+    """The prediction on the evaluation grid: each point from the network of the segment whose region holds it
+    (time windows), else from the final network."""
+    ev = run.evaluator
+    flat = np.array(ev.predict(run.state.params, ev.points), np.float64)
+    for seg in finished:
+        if seg.segment.region is not None:
+            m = np.asarray(seg.segment.region(ev.points_np))
+            flat[m] = np.asarray(ev.predict(seg.params, ev.points), np.float64)[m]
+    return flat.reshape([len(a) for a in ev.axes])
+
+
+def final_residual(run: Run, finished) -> dict[str, float]:
+    """Residual RMS / max on fresh points: of the final network, or per region-owning segment combined."""
+    owned = [s for s in finished if s.segment.region is not None]
+    if not owned:
+        out = run.evaluator.errors(run.state.params, run.state.coeffs, run.segment)
+        return {k: out[k] for k in ("res_rms_fresh", "res_max_fresh")}
+    parts = [run.evaluator.errors(s.params, run.state.coeffs, s.segment) for s in owned]
+    return {"res_rms_fresh": math.sqrt(sum(p["res_rms_fresh"] ** 2 for p in parts) / len(parts)),
+            "res_max_fresh": max(p["res_max_fresh"] for p in parts)}
+
+
+def assemble(run: Run, finished, summary, stop: str) -> RunResult:
+    run.recorder.close()
+    state, ref = run.state, run.evaluator.reference
+    prediction = stitched_prediction(run, finished)
+    final_terms = run.compiler.terms_of(state.params, (state.batch, state.weights, state.coeffs))
+    metrics: dict[str, Any] = {}
+    if ref is not None:
+        metrics["rel_l2"] = float(np.linalg.norm(prediction - ref.values) / np.linalg.norm(ref.values))
+    metrics.update({
+        "residual": final_residual(run, finished),
+        "wall_s": time.perf_counter() - run.t_start,
+        "steps": run.step,
+        "stop_reason": stop,
+        "final_losses": {k: float(final_terms[k]) for k in run.problem.term_names},
+        "phases": [vars(r) for r in run.reports],
+        "n_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
+        "dtype": jnp.dtype(run.dtype).name,
+    })
+    model = eqx.combine(state.params, run.static)
+    model_report = getattr(model, "report", None)
+    if callable(model_report):  # models that solve in their forward pass (hard constraints): conditioning
+        metrics["model"] = model_report()
+    artifacts: dict[str, Any] = {}
+    if run.remedy is not None:
+        metrics["remedies"] = remedy_metrics(run, finished, summary)
+        artifacts["snapshots"] = run.recorder.snapshots
+        if any(s.segment.region is not None for s in finished):  # the stitched solution's networks
+            artifacts["segment_models"] = [eqx.combine(s.params, run.static) for s in finished]
+    return RunResult(run.config, run.problem, model, run.recorder.history, metrics, ref,
+                     prediction if ref is not None else None, run.reports, artifacts,
+                     axes=run.evaluator.axes, grid_prediction=prediction)
+
+
+def remedy_metrics(run: Run, finished, summary) -> dict:
+    """metrics["remedies"]: per remedy its resolved options, events and summary; the segments of a driver."""
+    events = run.recorder.events
+    out: dict[str, Any] = {"specs": [str(r) for r in run.config.remedies]}
+    for m in run.members:
+        entry = {"options": dict(m.options or {}), "events": events.get(m.name, [])}
+        if m.summary is not None:
+            entry.update(m.summary(events.get(m.name, []), run.recorder.history))
+        out[m.name] = entry
+    if finished:
+        out["segments"] = [{"label": s.segment.label, **(s.segment.info or {}), "steps": s.steps, "rel_l2_end": s.rel_l2}
+                           for s in finished]
+    if summary is not None:
+        out["driver"] = summary
+    return out
