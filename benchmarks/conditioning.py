@@ -6,11 +6,13 @@ docs/figures/conditioning_training.png (loss curves: gradient descent at each mo
 Adam with the trainer's defaults, L-BFGS with the trainer's defaults; same batch, same budget, float64).
 
     python3 benchmarks/conditioning.py            # ≈ 1 minute on 2 cores
+    python3 benchmarks/conditioning.py --jsonl benchmarks/results/conditioning.jsonl   # also the raw rows
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -45,6 +47,14 @@ from pinnsight import train  # noqa: E402
 from pinnsight.trainer import initial_state  # noqa: E402
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+JSONL: str | None = None  # --jsonl: every printed table row is also appended here as one JSON object
+
+
+def record(**row) -> None:
+    if JSONL:
+        Path(JSONL).parent.mkdir(parents=True, exist_ok=True)
+        with open(JSONL, "a") as f:
+            f.write(json.dumps(row) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------- tables
@@ -87,12 +97,14 @@ def advection_table(betas, K, M):
     return rows
 
 
-def print_table(title, key, rows):
+def print_table(title, key, rows, table=""):
     print(f"\n{title}\n")
     print(f"| {key} | params | κ(A) exact | κ(PAP) exact | κ(A) batch | κ(PAP) batch |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]:g} | {r[1]} | {r[2]:.3e} | {r[3]:.4f} | {r[4]:.3e} | {r[5]:.4f} |")
+        record(table=table, key=key, value=r[0], params=r[1], kappa_exact=r[2], kappa_pre_exact=r[3],
+               kappa_batch=r[4], kappa_pre_batch=r[5])
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -135,28 +147,36 @@ def main():
     ap.add_argument("--gd-steps", type=int, default=1000)
     ap.add_argument("--adam-steps", type=int, default=2000)
     ap.add_argument("--lbfgs-steps", type=int, default=50)
+    ap.add_argument("--jsonl", default=None, help="also append every table row here as one JSON line")
     args = ap.parse_args()
+    global JSONL
+    JSONL = args.jsonl
     t0 = time.perf_counter()
     FIGURES.mkdir(parents=True, exist_ok=True)
 
     Ks = [2, 4, 8, 16, 32, 64]
     prows = poisson_table(Ks, 1.0)
-    print_table("Poisson −u'' = f on [0, 1], Dirichlet weight λ = 1, Fourier features k ≤ K", "K", prows)
+    print_table("Poisson −u'' = f on [0, 1], Dirichlet weight λ = 1, Fourier features k ≤ K", "K", prows, "poisson")
     fit = [r for r in prows if r[0] >= 4]
     Kf = [r[0] for r in fit]
     print(f"\nfitted exponent κ ∝ K^a over K = 4..64: exact a = {fitted_exponent(Kf, [r[2] for r in fit]):.4f}, "
           f"batch a = {fitted_exponent(Kf, [r[4] for r in fit]):.3f}")
+    record(table="poisson-exponent", over="K=4..64", exact=fitted_exponent(Kf, [r[2] for r in fit]),
+           batch=fitted_exponent(Kf, [r[4] for r in fit]))
 
     K_adv, M_adv = 4, 4
     betas = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]
     arows = advection_table(betas, K_adv, M_adv)
     print_table(f"Advection u_t + βu_x = 0, x ∈ [0, 2π) periodic, t ∈ [0, 1], IC weight λ = 1, |k| ≤ {K_adv}, "
-                f"|l| ≤ {M_adv}", "β", arows)
+                f"|l| ≤ {M_adv}", "β", arows, "advection")
     for lo in (1.0, 16.0, 128.0):
         sel = [r for r in arows if r[0] >= lo]
         print(f"fitted exponent κ ∝ β^a over β = {lo:g}..1024: exact a = "
               f"{fitted_exponent([r[0] for r in sel], [r[2] for r in sel]):.3f}, "
               f"batch a = {fitted_exponent([r[0] for r in sel], [r[4] for r in sel]):.3f}")
+        record(table="advection-exponent", over=f"beta={lo:g}..1024",
+               exact=fitted_exponent([r[0] for r in sel], [r[2] for r in sel]),
+               batch=fitted_exponent([r[0] for r in sel], [r[4] for r in sel]))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     ax = axes[0]
@@ -193,6 +213,8 @@ def main():
         steps, losses, kappa = gd_curve(K, pc, args.gd_steps)
         curves[("GD, step 1/λ_max", name)] = (steps, losses)
         print(f"| GD, step 1/λ_max(2A) | {args.gd_steps} | {name} | {kappa:.3g} | {losses[-1]:.3e} | — |")
+        record(table="training", optimizer="GD, step 1/λ_max(2A)", budget=args.gd_steps, model=name,
+               kappa_batch=kappa, final_loss=float(losses[-1]), rel_l2=None, K=K)
     for label, phase in (
         ("Adam (lr 1e-3, decay 0.9/1000)", PhaseConfig("adam", args.adam_steps)),
         ("Adam (lr 1e-2, decay 0.9/1000)", PhaseConfig("adam", args.adam_steps, {"lr": 1e-2})),
@@ -203,6 +225,8 @@ def main():
             steps, losses, rel = trainer_curve(K, pc, phase)
             curves[(label, name)] = (steps, losses)
             print(f"| {label} | {phase.steps} | {name} | | {losses[-1]:.3e} | {rel:.3e} |")
+            record(table="training", optimizer=label, budget=phase.steps, model=name, kappa_batch=None,
+                   final_loss=float(losses[-1]), rel_l2=rel, K=K)
 
     labels = list(dict.fromkeys(k[0] for k in curves))
     fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.8))

@@ -6,13 +6,16 @@ of one statistics call (median time of the 100-step chunks that include a call m
 not, paired within the same runs, so robust to the machine's load) over the Adam time between calls, and (b) the
 whole ``train()`` wall time (the statistics function's compilation included).
 
-    python3 benchmarks/diagnostics_overhead.py --steps 3000 --repeats 3 --every 500
+    python3 benchmarks/diagnostics_overhead.py --steps 3000 --repeats 3 --every 500 \
+        [--jsonl benchmarks/results/diagnostics_overhead.jsonl]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+from pathlib import Path
 
 from pinnsight.config import PhaseConfig, TrainConfig
 from pinnsight import train
@@ -63,6 +66,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--every", type=int, default=500)
     ap.add_argument("--skip", type=int, default=1000, help="steady state starts here (after the hook's compilation)")
+    ap.add_argument("--jsonl", default=None, help="also append the measurement here as one JSON line")
     args = ap.parse_args(argv)
     base_chunks, hooked, plain, walls = [], [], [], {"without": [], "with": []}
     for _ in range(args.repeats):
@@ -88,6 +92,16 @@ def main(argv=None) -> None:
     wb, wh = med(walls["without"]), med(walls["with"])
     print(f"whole train() ({args.steps} steps, compilation included): {wb:.2f} s without, {wh:.2f} s with "
           f"({100 * (wh / wb - 1):+.1f} %)")
+    if args.jsonl:
+        Path(args.jsonl).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.jsonl, "a") as f:
+            f.write(json.dumps({
+                "steps": args.steps, "repeats": args.repeats, "every": args.every, "skip": args.skip,
+                "chunk_ms_without": 1e3 * med(base_chunks), "chunk_ms_plain": 1e3 * med(plain),
+                "chunk_ms_hooked": 1e3 * med(hooked), "per_call_ms": 1e3 * per_call,
+                "overhead_pct": 100 * overhead, "direct_call_ms": call, "adam_step_ms": step,
+                "direct_overhead_pct": 100 * call / (args.every * step), "train_s_without": wb,
+                "train_s_with": wh}) + "\n")
 
 
 if __name__ == "__main__":

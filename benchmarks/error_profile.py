@@ -1,7 +1,8 @@
 """Where a run's error sits in time: max |u − u_ref| per time, over all x and over a band of x, from a run
 directory's ``prediction.npz`` (1-D space + time problems).
 
-    python3 benchmarks/error_profile.py runs/allen-cahn-... [--band 0.2] [--times 0,0.1,0.25,0.5,0.75,1]
+    python3 benchmarks/error_profile.py runs/allen-cahn-... [--band 0.2] [--times 0,0.1,0.25,0.5,0.75,1] \
+        [--jsonl benchmarks/results/error_profile.jsonl --label NAME]
 
 Used for the Allen–Cahn "error anatomy" of docs/benchmarks.md: the error near x = 0 (where u ≈ 0 and the reaction
 5u − 5u³ amplifies perturbations like e^{5t}) against the kink of the periodically extended u0 at x = ±1.
@@ -10,6 +11,7 @@ Used for the Allen–Cahn "error anatomy" of docs/benchmarks.md: the error near 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -36,6 +38,8 @@ def main(argv=None) -> int:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--band", type=float, default=0.2, help="half-width of the x band around 0")
     p.add_argument("--times", default="0,0.1,0.25,0.5,0.75,1")
+    p.add_argument("--jsonl", default=None, help="also append one JSON line per time here")
+    p.add_argument("--label", default="", help="the run's name in the --jsonl rows")
     args = p.parse_args(argv)
     if not (args.run_dir / "prediction.npz").is_file():
         p.error(f"no prediction.npz in {args.run_dir}")
@@ -45,6 +49,12 @@ def main(argv=None) -> int:
     print(f"| t | max error | at x | max error for −{args.band:g} < x < {args.band:g} |\n|---|---|---|---|")
     for t, e, x, e_band in profile(data, args.band, [float(v) for v in args.times.split(",")]):
         print(f"| {t:.3g} | {e:.1e} | {x:+.3f} | {e_band:.1e} |")
+        if args.jsonl:
+            Path(args.jsonl).parent.mkdir(parents=True, exist_ok=True)
+            with open(args.jsonl, "a") as f:
+                f.write(json.dumps({"label": args.label or str(args.run_dir), "run_dir": str(args.run_dir),
+                                    "rel_l2": float(total), "t": t, "max_error": e, "at_x": x, "band": args.band,
+                                    "max_error_band": e_band}) + "\n")
     return 0
 
 

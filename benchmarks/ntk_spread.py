@@ -5,13 +5,15 @@ constraint (seed-1 draw), float64; prints λ_max of each kernel block, the sprea
 that ``diagnostics.signatures.conditioning_growth`` reads, the block traces, and the Gauss–Newton condition number
 on the nonzero spectrum with its numerical rank.
 
-    python3 benchmarks/ntk_spread.py
+    python3 benchmarks/ntk_spread.py [--jsonl benchmarks/results/ntk_spread.jsonl]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -30,6 +32,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--res", type=int, default=256)
     ap.add_argument("--constraint", type=int, default=64)
+    ap.add_argument("--jsonl", default=None, help="also append every table row here as one JSON line")
     args = ap.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     print("| problem | coefficient | λ_max(K_res) | min_c λ_max(K_cc) | spread | GN cond (rank / rows) | s |")
@@ -51,6 +54,14 @@ def main(argv=None) -> None:
             cons = min(float(s[0]) for k, s in sp.items() if k not in ("res", "all"))
             print(f"| {name} | {coef}={v:g} | {sp['res'][0]:.3g} | {cons:.3g} | {ntk_spread(sp):.3g} | "
                   f"{c.cond:.2e} ({c.rank} / {c.n_rows}) | {time.perf_counter() - t:.1f} |", flush=True)
+            if args.jsonl:
+                Path(args.jsonl).parent.mkdir(parents=True, exist_ok=True)
+                with open(args.jsonl, "a") as f:
+                    f.write(json.dumps({"problem": name, "coef": coef, "value": float(v), "res": args.res,
+                                        "constraint": args.constraint, "lmax_res": float(sp["res"][0]),
+                                        "lmax_constraint_min": cons, "spread": float(ntk_spread(sp)),
+                                        "gn_cond": float(c.cond), "rank": int(c.rank), "rows": int(c.n_rows),
+                                        "wall_s": time.perf_counter() - t}) + "\n")
 
 
 if __name__ == "__main__":

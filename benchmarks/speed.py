@@ -1,6 +1,7 @@
 """Milliseconds per Adam step: pinnsight vs a minimal hand-written JAX loop vs DeepXDE, in one run.
 
-    python3 benchmarks/speed.py [--steps 2000] [--repeats 3] [--only pinnsight jax jax_scan torch deepxde]
+    python3 benchmarks/speed.py [--steps 2000] [--repeats 3] [--only pinnsight jax jax_scan torch deepxde] \
+        [--jsonl benchmarks/results/speed.jsonl]
 
 Standard setup (see ``speed_peers``): convection β = 30, 4×50 tanh MLP, 1000 collocation + 100 initial +
 100 periodic-pair points, Adam lr 1e-3, float32. pinnsight is timed through the same jitted chunk that ``train``
@@ -12,6 +13,7 @@ reported beside it.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", nargs="*", default=["pinnsight", "jax", "jax_scan", "torch", "deepxde"])
+    ap.add_argument("--jsonl", default=None, help="also append one JSON line per implementation (and the machine)")
     args = ap.parse_args(argv)
     runners = {
         "pinnsight": lambda: time_pinnsight(args.steps),
@@ -102,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\npinnsight whole `train()` ({args.steps} Adam steps incl. compilation, evaluation, logging): "
                   f"{r['wall_ms_per_step_train']:.3f} ms/step")
     print("\nMachine: " + "; ".join(f"{k}={v}" for k, v in info.items()))
+    if args.jsonl:
+        Path(args.jsonl).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.jsonl, "a") as f:
+            for r in rows:
+                f.write(json.dumps({**r, "steps": args.steps, "repeats": args.repeats, "machine": info,
+                                    "jax_platform": jax.devices()[0].platform}, default=str) + "\n")
     return 0
 
 

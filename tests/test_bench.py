@@ -76,7 +76,7 @@ def test_tasks_have_distinct_resolved_configs(tmp_path):
     (('source = "paper"', 'source = "other"'), "published source 'other' is not a key of [sources]"),
     (("rel_l2 = 0.5", "rel_l2 = -0.5"), "published rel_l2=-0.5"),
     (('{ name = "adam", steps = 20 }', '{ name = "adam", steps = 20, options = { lr = "x" } }'),
-     "lr='x' is not a valid float"),
+     "lr='x' is not a number"),
     (('{ name = "adam", steps = 20 }', '{ name = "sgd", steps = 20 }'), "unknown optimizer 'sgd'"),
     (("[[case]]", "[[case]"), "is not valid TOML"),
     (('problem = "reaction"\nparams = { rho = 1.0 }', 'problem = "convection"\nparams = { beta = 1.0 }'),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pinnsight.cli import main
+from pinnsight import run_diagnosis
 from pinnsight.diagnostics import report
 
 TINY = ["--steps", "60", "--lbfgs-steps", "0", "--log-every", "10", "--eval-every", "20", "--no-progress",
@@ -67,9 +68,9 @@ def test_diagnose_writes_report_findings_and_figures(run_dir, capsys):
 def test_failed_diagnosis_keeps_the_previous_one(run_dir, monkeypatch):
     d = run_dir / "diagnosis"
     if not d.exists():
-        report.diagnose_run(run_dir, ntk_points=16, constraint_points=4)
+        run_diagnosis.diagnose_run(run_dir, ntk_points=16, constraint_points=4)
     before = (d / "findings.json").read_bytes()
-    data = report.load_run_data(run_dir)
+    data = run_diagnosis.load_run_data(run_dir)
     diag = report.diagnose(data, ntk_points=16, constraint_points=4, x64=False, conditioning=False)
 
     def broken(*a, **k):

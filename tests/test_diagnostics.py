@@ -337,7 +337,7 @@ def test_auto_with_second_order_trains_the_recipe(tmp_path):
     cfg = result.config
     assert cfg.x64 and cfg.model == "periodic" and cfg.points["res"] == 64 and cfg.points["ic"] == 16
     assert [(p.name, p.steps) for p in cfg.phases] == [("gauss-newton", 3)]
-    assert cfg.remedies == ("curriculum:coef=beta,start=1,stages=7",)
+    assert cfg.remedies == validate_specs(("curriculum:coef=beta,start=1,stages=7",))
     assert result.metrics["phases"][-1]["name"] == "gauss-newton"
 
 
@@ -370,14 +370,14 @@ def test_auto_end_to_end_records_its_choice(tmp_path):
     assert auto["requested"] == ["auto:probe_steps=100,ntk_points=32,second_order=0"] and auto["probe"]["steps"] == 100
     names = {f["name"] for f in auto["findings"]}
     assert "conditioning-growth" in names  # β = 30: the residual's NTK block outgrows the initial condition's
-    assert result.config.remedies == tuple(auto["chosen"]["remedies"])
-    assert result.config.remedies[0].startswith("curriculum:coef=beta")
+    assert result.config.remedies == validate_specs(auto["chosen"]["remedies"])
+    assert str(result.config.remedies[0]).startswith("curriculum:coef=beta")
     assert all(r["finding"] in names for r in auto["reasons"])
-    assert "auto" not in result.config.remedies and result.metrics["remedies"]["driver"]["values"][-1] == 30.0
+    assert "auto" not in [r.name for r in result.config.remedies] and result.metrics["remedies"]["driver"]["values"][-1] == 30.0
     out = write_run(tmp_path / "run", result)
     recorded = json.loads((out / "config.json").read_text())
-    assert recorded["auto"]["chosen"]["remedies"] == list(result.config.remedies)
-    assert recorded["config"]["remedies"] == list(result.config.remedies)
+    assert validate_specs(recorded["auto"]["chosen"]["remedies"]) == result.config.remedies
+    assert TrainConfig.from_dict(recorded["config"]).remedies == result.config.remedies
 
 
 def test_grad_stats_remedy_logs_gradient_columns():

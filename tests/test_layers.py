@@ -22,7 +22,7 @@ LAYERS = (
     ("trainer",),
     ("diagnostics",),
     ("planner",),
-    ("runs", "plots", "figures", "hard.family", "hard"),
+    ("runs", "plots", "figures", "hard.family", "hard", "run_diagnosis"),
     ("bench", "cli", "__init__"),
 )
 

@@ -148,7 +148,8 @@ def test_bad_constraints(constraints, match):
 
 @pytest.mark.parametrize("n", [0, -5, 1.5, True, "100", None])
 def test_constraint_n_points_must_be_a_positive_integer(n):
-    fails(r"constraint 'ic' \(Initial\): n_points must be a positive integer", constraints=(ps.Initial(jnp.sin, n_points=n),))
+    fails(r"constraint 'ic' \(Initial\): n_points must be a positive integer",
+          constraints=(ps.Initial(jnp.sin, n_points=n),))
 
 
 def test_an_initial_condition_needs_a_time_coordinate():
@@ -162,8 +163,10 @@ def test_boundary_faces_need_a_spatial_coordinate():
 
 
 @pytest.mark.parametrize("constraint, match", [
-    (ps.Dirichlet(value=lambda x: x, coords=("x",)), r"constraint 'bc' \(Dirichlet\) value: .* cannot be called as value\(x, t\)"),
-    (ps.Neumann(value=lambda x, y, z: x), r"constraint 'neumann' \(Neumann\) value: .* cannot be called as value\(x, t\)"),
+    (ps.Dirichlet(value=lambda x: x, coords=("x",)),
+     r"constraint 'bc' \(Dirichlet\) value: .* cannot be called as value\(x, t\)"),
+    (ps.Neumann(value=lambda x, y, z: x),
+     r"constraint 'neumann' \(Neumann\) value: .* cannot be called as value\(x, t\)"),
     (ps.Initial(value=lambda x, t: x), r"constraint 'ic' \(Initial\) value: .* cannot be called as value\(x\)"),
     (ps.Dirichlet(value=lambda x, t: jnp.ones(3) * x, coords=("x",)),
      r"constraint 'bc' \(Dirichlet\) sample: fails on a test point: TypeError"),
@@ -217,14 +220,17 @@ def test_a_residual_with_a_wrong_signature(residual, match):
 
 
 @pytest.mark.parametrize("residual, match", [
-    (lambda u, x, t, c: jnp.stack([u(x, t)] * 3), r"residual: returns shape \(3,\) per point \(3 values\); it must return one scalar"),
+    (lambda u, x, t, c: jnp.stack([u(x, t)] * 3),
+     r"residual: returns shape \(3,\) per point \(3 values\); it must return one scalar"),
     (lambda u, x, t, c: (u(x, t), u(x, t), u(x, t)), r"residual: returns a tuple of 3 values per point"),
     (lambda u, x, t, c: jnp.ones((2, 2)) * u(x, t), r"residual: returns shape \(2, 2\) per point"),
     (lambda u, x, t, c: u(x, t) > 0, r"residual: returns bool values per point \(a comparison\?\)"),
     (lambda u, x, t, c: jnp.int32(1) + jnp.round(u(x, t)).astype(jnp.int32), r"residual: returns int32 values"),
-    (lambda u, x, t, c: u(x) - x, r"residual: fails on a test point: u takes the 2 coordinates \(x, t\), called with 1"),
+    (lambda u, x, t, c: u(x) - x,
+     r"residual: fails on a test point: u takes the 2 coordinates \(x, t\), called with 1"),
     (lambda u, x, t, c: u(jnp.stack([x, t])), r"residual: fails on a test point: u takes the 2 coordinates"),
-    (lambda u, x, t, c: u(x, t) - c["alpha"], r"residual: fails on a test point: KeyError: 'alpha' \(coefficients: beta\)"),
+    (lambda u, x, t, c: u(x, t) - c["alpha"],
+     r"residual: fails on a test point: KeyError: 'alpha' \(coefficients: beta\)"),
     (lambda u, x, t, c: u(x, t) + jnp.ones(3) @ jnp.ones(4), r"residual: fails on a test point: TypeError"),
 ])
 def test_a_residual_with_wrong_values(residual, match):

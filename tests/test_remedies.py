@@ -203,10 +203,10 @@ def test_window_batch_takes_the_velocity_rows_of_a_second_order_problem_from_the
 @pytest.mark.parametrize("spec, message", [
     ("nope", "unknown remedy"),
     ("causal:bogus=1", "unknown option"),
-    ("causal:eps=abc", "not a valid float"),
+    ("causal:eps=abc", "is not a number"),
     ("causal:delta=1.5", "must be in (0, 1)"),
     ("rar:every=0", "must be positive"),
-    ("rar:every=2.5", "not a valid int"),
+    ("rar:every=2.5", "is not an integer"),
     ("rad:method=zz", "not one of"),
     ("curriculum:coef=rho", "not a coefficient"),
     ("curriculum:values=1/x", "'/'-separated"),
@@ -224,10 +224,11 @@ def test_two_drivers_or_duplicates_refused_and_config_round_trips():
     with pytest.raises(ps.PinnsightError, match="more than once"):
         TrainConfig(remedies=("rad", "rad:k=2"))
     cfg = TrainConfig(remedies=["curriculum:start=2,stages=3", "causal"])
-    assert cfg.remedies == ("curriculum:start=2,stages=3", "causal")
+    assert [str(r) for r in cfg.remedies] == ["curriculum:start=2,stages=3", "causal"]
+    assert cfg.remedies[0].options["start"] == 2.0 and cfg.remedies[0].options["stages"] == 3
     again = TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert again == cfg
-    assert TrainConfig().remedies == () and TrainConfig(remedies="causal").remedies == ("causal",)
+    assert TrainConfig().remedies == () and [str(r) for r in TrainConfig(remedies="causal").remedies] == ["causal"]
 
 
 def test_merge_and_chain_compose_changes():

@@ -106,9 +106,9 @@ def test_run_directory_shows_what_the_remedies_did(tmp_path):
     for name in ("collocation.png", "collocation.npz", "remedies.png", "segments.eqx"):
         assert (out / name).is_file(), name
     recorded = json.loads((out / "config.json").read_text())
-    assert recorded["config"]["remedies"] == ["seq2seq:windows=2"]
+    assert recorded["config"]["remedies"] == [{"name": "seq2seq", "options": {"windows": 2, "dt": 0.0, "warm": 1}}]
     config, _, metrics = load_run(out)
-    assert config.remedies == ("seq2seq:windows=2",)
+    assert [str(r) for r in config.remedies] == ["seq2seq:windows=2"]
     assert metrics["remedies"]["driver"]["edges"] == [0.0, 0.5, 1.0]
     rows = read_history(out / "history.csv")
     assert {r["window"] for r in rows if r["phase"] != "init"} == {0, 1}

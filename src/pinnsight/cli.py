@@ -8,34 +8,25 @@ from pathlib import Path
 
 import click
 
+from . import spec
 from .errors import PinnsightError
 
 DEMO = {"problem": "convection", "params": {"beta": 5.0}, "adam": 3000, "lbfgs": 500}
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
-    out = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise PinnsightError(f"{what} {item!r} is not of the form NAME=VALUE")
-        out[name.strip()] = value.strip()
-    return out
+    """Repeated ``NAME=VALUE`` options -> {name: raw value} (``spec.parse_pairs``: a name given twice is an error)."""
+    return spec.parse_pairs(values, what)
 
 
-def _named(spec: str, what: str) -> tuple[str, dict[str, str]]:
-    """``name:key=value,key=value`` -> (name, {key: value})."""
-    name, _, rest = spec.partition(":")
-    if not name:
-        raise PinnsightError(f"{what} {spec!r} has no name (expected NAME[:key=value,...])")
-    return name, _pairs(tuple(p for p in rest.split(",") if p), f"{what} option")
+def _named(text: str, what: str) -> tuple[str, dict[str, str]]:
+    """``name:key=value,key=value`` -> (name, {key: raw value}) (``spec.parse_spec``)."""
+    return spec.parse_spec(text, what)
 
 
 def _int(value: str, what: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise PinnsightError(f"{what}={value!r} is not an integer") from None
+    """An integer option of the command line (``spec.coerce``: ``3`` and ``3.0``, not ``1.5``)."""
+    return spec.coerce(value, int, "command line", what)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,15 +69,18 @@ def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
     from .runs import check_new_run_dir, default_run_dir, write_run
     from .planner import train
 
-    out = Path(out) if out is not None else default_run_dir(config.problem, config.seed)
+    from .optimizers import phase_spec
+
+    out = Path(out) if out is not None else default_run_dir(config.problem_name, config.seed)
     check_new_run_dir(out)
     result = train(config, progress=progress)
     write_run(out, result)
     m = result.metrics
-    click.echo(f"{config.problem}: rel_l2 = {m['rel_l2']:.3e}  ({m['steps']} steps, {m['wall_s']:.1f} s, "
-               f"stopped: {m['stop_reason']})")
+    error = f"rel_l2 = {m['rel_l2']:.3e}" if "rel_l2" in m else \
+        f"no reference; PDE residual RMS on fresh points = {m['residual']['res_rms_fresh']:.3e}"
+    click.echo(f"{config.problem_name}: {error}  ({m['steps']} steps, {m['wall_s']:.1f} s, stopped: {m['stop_reason']})")
     for ph in m["phases"]:
-        extra = f", {ph['function_evals']} function evals" if ph["name"] != "adam" else ""
+        extra = "" if phase_spec(ph["name"]).first_order else f", {ph['function_evals']} function evals"
         extra += f", {ph['wall_s'] / ph['steps']:.3g} s/step" if ph["steps"] else ""
         click.echo(f"  {ph['name']}: {ph['steps']}/{ph['budget']} steps{extra}, stop: {ph['stop_reason']}, "
                    f"loss {ph['start_loss']:.3e} -> {ph['end_loss']:.3e}")
@@ -95,7 +89,10 @@ def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
 
 
 @cli.command()
-@click.argument("problem")
+@click.argument("problem", required=False)
+@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Start from a run file: a run directory (or its config.json) or a TOML file with the same fields "
+                   "(see recipes/); options given beside it override it.")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Problem coefficient or option.")
 @click.option("--steps", default="5000", show_default=True, help="Adam steps.")
 @click.option("--lbfgs-steps", default="1000", show_default=True, help="L-BFGS iterations after Adam.")
@@ -105,10 +102,10 @@ def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
 @click.option("--points", multiple=True, metavar="TERM=N", help="Points per loss term (res, ic, bc, ...).")
 @click.option("--weight", "weights", multiple=True, metavar="TERM=W", help="Fixed loss weight per term.")
 @click.option("--seed", default="0", show_default=True)
-@click.option("--x64", is_flag=True, help="Train in float64.")
+@click.option("--x64/--no-x64", default=False, help="Train in float64 (--no-x64: float32, over a --config file's x64).")
 @click.option("--eval-every", default="500", show_default=True, help="Steps between error evaluations.")
 @click.option("--log-every", default="100", show_default=True, help="Steps per logged history row (and jitted chunk).")
-@click.option("--target", type=float, default=None, help="Stop once the rel L2 error is at most this.")
+@click.option("--target", default=None, metavar="REL_L2", help="Stop once the rel L2 error is at most this.")
 @click.option("--stall-steps", default="0", show_default=True, help="Stop Adam after this many steps without 0.1%% loss improvement (0: off).")
 @click.option("--remedy", "remedies", multiple=True, metavar="NAME[:key=value,...]",
               help="Remedy, repeatable, composed in order: curriculum, seq2seq, causal, adaptive-sampling, rar, rad, "
@@ -118,43 +115,97 @@ def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
               help="Record per-term gradient statistics every 500 steps (= --remedy grad-stats; see README).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def train(out, no_progress, **options):
-    """Train a PINN on PROBLEM and write its run directory."""
-    _train_and_write(train_config(**options), out, progress=False if no_progress else None)
+@click.pass_context
+def train(ctx, problem, config_file, out, no_progress, **options):
+    """Train a PINN on PROBLEM (or the run file of --config) and write its run directory."""
+    if config_file is None:
+        if problem is None:
+            raise PinnsightError("train needs a PROBLEM (see `pinnsight problems`) or --config FILE")
+        config = train_config(problem, **options)
+    else:
+        from .config import read_config_file
+
+        given = {n for n in options if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE}
+        config = override_config(read_config_file(config_file), problem, {n: options[n] for n in given})
+    _train_and_write(config, out, progress=False if no_progress else None)
 
 
 def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizers=(), model="mlp", points=(),
                  weights=(), seed="0", x64=False, eval_every="500", log_every="100", target=None, stall_steps="0",
                  remedies=(), diagnostics=False):
-    """The ``TrainConfig`` of a ``pinnsight train`` command line (its options as click parsed them)."""
+    """The ``TrainConfig`` of a ``pinnsight train`` command line (its options as click parsed them, raw strings:
+    ``TrainConfig`` coerces them by the one rule set of ``pinnsight.spec``)."""
     from .config import PhaseConfig, TrainConfig
 
     if optimizers:
-        phases = []
-        for spec in optimizers:
-            name, opts = _named(spec, "--optimizer")
-            n = _int(opts.pop("steps", "1000"), f"--optimizer {name} steps")
-            phases.append(PhaseConfig(name, n, opts))
+        phases = [PhaseConfig.from_value(s) for s in optimizers]
     else:
-        phases = [PhaseConfig("adam", _int(steps, "--steps")), PhaseConfig("lbfgs", _int(lbfgs_steps, "--lbfgs-steps"))]
+        phases = [PhaseConfig("adam", steps), PhaseConfig("lbfgs", lbfgs_steps)]
     model_name, model_opts = _named(model, "--model")
-    config = TrainConfig(
+    return TrainConfig(
         problem=problem,
         params=_pairs(params, "-p"),
         model=model_name,
         model_options=model_opts,
         phases=tuple(phases),
-        points={k: _int(v, f"--points {k}") for k, v in _pairs(points, "--points").items()},
+        points=_pairs(points, "--points"),
         weights=_pairs(weights, "--weight"),
-        seed=_int(seed, "--seed"),
+        seed=seed,
         x64=x64,
-        log_every=_int(log_every, "--log-every"),
-        eval_every=_int(eval_every, "--eval-every"),
+        log_every=log_every,
+        eval_every=eval_every,
         target_rel_l2=target,
-        stall_steps=_int(stall_steps, "--stall-steps"),
+        stall_steps=stall_steps,
         remedies=tuple(remedies) + (("grad-stats",) if diagnostics else ()),
     )
-    return config
+
+
+def override_config(config, problem=None, given=None):
+    """``config`` (from a --config file) with the ``pinnsight train`` options the user passed (``given``: option
+    name -> click's value, only those on the command line) put over it: a PROBLEM other than the file's trains
+    that problem (the file's coefficients dropped, its points and weights kept for the terms the problem has);
+    ``-p``, ``--points``, ``--weight`` override per name; ``--optimizer`` replaces the phases, ``--steps``
+    (``--lbfgs-steps``) sets the steps of the file's adam (lbfgs) phases; ``--model``, ``--remedy`` and the scalar
+    options replace the file's; ``--diagnostics`` adds grad-stats."""
+    import dataclasses
+
+    from .config import PhaseConfig
+    from .problems import make_problem
+
+    given = dict(given or {})
+    changes: dict = {}
+    params, points, weights = dict(config.params), dict(config.points), dict(config.weights)
+    if problem is not None and problem != config.problem_name:
+        terms = make_problem(problem, **_pairs(given.get("params", ()), "-p")).term_names
+        params = {}
+        points = {k: v for k, v in points.items() if k in terms}
+        weights = {k: v for k, v in weights.items() if k in terms}
+        changes["problem"] = problem
+    changes.update(params={**params, **_pairs(given.get("params", ()), "-p")},
+                   points={**points, **_pairs(given.get("points", ()), "--points")},
+                   weights={**weights, **_pairs(given.get("weights", ()), "--weight")})
+    if given.get("optimizers"):
+        changes["phases"] = tuple(PhaseConfig.from_value(s) for s in given["optimizers"])
+    else:
+        phases = list(config.phases)
+        for name, option in (("adam", "steps"), ("lbfgs", "lbfgs_steps")):
+            if option in given:
+                if not any(p.name == name for p in phases):
+                    raise PinnsightError(f"--{option.replace('_', '-')} sets the steps of the {name} phase, but "
+                                         f"the config has none ({', '.join(p.name for p in phases) or 'no phases'}); "
+                                         "use --optimizer to give the phases")
+                phases = [dataclasses.replace(p, steps=given[option]) if p.name == name else p for p in phases]
+        changes["phases"] = tuple(phases)
+    if "model" in given:
+        changes["model"], changes["model_options"] = _named(given["model"], "--model")
+    fields = {"seed": "seed", "x64": "x64", "eval_every": "eval_every", "log_every": "log_every",
+              "target": "target_rel_l2", "stall_steps": "stall_steps"}
+    changes.update({field: given[option] for option, field in fields.items() if option in given})
+    remedies = list(given["remedies"]) if given.get("remedies") else list(config.remedies)
+    if given.get("diagnostics") and not any(str(r).split(":")[0] in ("grad-stats", "diagnostics") for r in remedies):
+        remedies.append("grad-stats")
+    changes["remedies"] = tuple(remedies)
+    return dataclasses.replace(config, **changes)
 
 
 @cli.command()
@@ -237,7 +288,7 @@ def diagnose(ctx, target, params, steps, model, seed, out, ntk_points, float32, 
 
         run_dir = Path(out) if out is not None else default_run_dir(f"{target}-probe", config.seed)
         _train_and_write(config, run_dir, progress=False if no_progress else None)
-    from .diagnostics.report import diagnose_run
+    from .run_diagnosis import diagnose_run
     from .trainer import enable_compilation_cache
 
     enable_compilation_cache()

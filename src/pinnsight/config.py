@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import spec
 from .errors import PinnsightError
 from .models import resolve_model_options
 from .optimizers import phase_specs
@@ -32,6 +32,28 @@ PHASE_DEFAULTS = _PhaseDefaults()
 
 #: optimizer options that are on/off switches (0 or 1)
 FLAG_OPTIONS = ("fresh", "woodbury", "matrix_free", "marquardt", "jac_forward")
+#: optimizer options that must be positive (every other numeric option is non-negative)
+POSITIVE_OPTIONS = ("lr", "memory", "decay_steps", "max_linesearch_steps")
+
+
+def _phase_checks(name: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """Range checks of phase ``name``'s options: the general rule (flags 0 or 1, numbers ≥ 0, a few > 0), then
+    the phase's own (``PhaseSpec.checks``)."""
+    own = phase_specs()[name].checks
+    out = {}
+    for key, default in defaults.items():
+        if isinstance(default, str):
+            general = None
+        elif key in FLAG_OPTIONS:
+            general = spec.Check(lambda v: v in (0, 1), "is out of range (must be 0 or 1)")
+        elif key in POSITIVE_OPTIONS:
+            general = spec.positive
+        else:
+            general = spec.non_negative
+        parts = [c for c in (general, own.get(key)) if c is not None]
+        if parts:
+            out[key] = spec.all_of(*parts)
+    return out
 
 
 @dataclass(frozen=True)
@@ -43,27 +65,32 @@ class PhaseConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.name not in PHASE_DEFAULTS:
+        if not isinstance(self.name, str) or self.name not in PHASE_DEFAULTS:
             raise PinnsightError(f"unknown optimizer {self.name!r} (known: {', '.join(PHASE_DEFAULTS)})")
-        if not isinstance(self.steps, int) or self.steps < 0:
-            raise PinnsightError(f"optimizer {self.name}: steps={self.steps!r} must be a non-negative integer")
+        where = f"optimizer {self.name}"
+        object.__setattr__(self, "steps", spec.value(self.steps, int, where, "steps", spec.non_negative))
         defaults = PHASE_DEFAULTS[self.name]
-        resolved = dict(defaults)
-        for key, raw in self.options.items():
-            if key not in defaults:
-                raise PinnsightError(
-                    f"optimizer {self.name}: unknown option {key!r} (options: steps, {', '.join(defaults)})"
-                )
-            kind = type(defaults[key])
-            try:
-                value = kind(raw)
-            except (TypeError, ValueError):
-                raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is not a valid {kind.__name__}") from None
-            if value < 0 or (key in ("lr", "memory", "decay_steps", "max_linesearch_steps") and value == 0) \
-                    or (key in FLAG_OPTIONS and value not in (0, 1)):
-                raise PinnsightError(f"optimizer {self.name}: {key}={raw!r} is out of range")
-            resolved[key] = value
+        resolved = spec.options_from_defaults(defaults, self.options, where, checks=_phase_checks(self.name, defaults),
+                                              also=("steps",))
         object.__setattr__(self, "options", resolved)
+
+    @classmethod
+    def from_value(cls, value: Any) -> "PhaseConfig":
+        """A PhaseConfig, a mapping ``{"name", "steps", "options"}`` (config.json, TOML) or a spec string
+        ``NAME:steps=N,key=value`` (steps default 1000, as on the command line)."""
+        if isinstance(value, PhaseConfig):
+            return value
+        if isinstance(value, str):
+            name, raw = spec.parse_spec(value, "optimizer")
+            return cls(name, raw.pop("steps", 1000), raw)
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - {"name", "steps", "options"})
+            if unknown or "name" not in value or "steps" not in value:
+                raise PinnsightError(f"optimizer phase {dict(value)!r}: expected the fields name, steps and options"
+                                     + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else ""))
+            return cls(value["name"], value["steps"], value.get("options") or {})
+        raise PinnsightError(f"optimizer phase {value!r} must be a PhaseConfig, a table with name/steps/options or "
+                             "a spec NAME:steps=N,key=value")
 
 
 def default_phases() -> tuple[PhaseConfig, ...]:
@@ -93,38 +120,51 @@ class TrainConfig:
     target_rel_l2: float | None = None
     stall_steps: int = 0
     stall_rtol: float = 1e-3
-    #: remedy spec strings ``NAME[:key=value,...]`` (see ``pinnsight.remedies``), applied in order
-    remedies: tuple[str, ...] = ()
+    #: remedies applied in order: ``RemedyConfig`` s (name + typed options); strings ``NAME[:key=value,...]`` and
+    #: mappings ``{"name", "options"}`` are accepted and resolved (see ``pinnsight.remedies``)
+    remedies: tuple[Any, ...] = ()
 
     def __post_init__(self):
+        if not isinstance(self.problem, (str, Problem)):
+            raise PinnsightError(f"config: problem={self.problem!r} must be a problem name or a Problem object")
+        if not isinstance(self.model, str):
+            raise PinnsightError(f"config: model={self.model!r} must be a model name (options go in model_options)")
+        for name in ("params", "model_options", "points", "weights"):
+            if not isinstance(getattr(self, name), Mapping):
+                raise PinnsightError(f"config: {name}={getattr(self, name)!r} must be a mapping of name to value")
         object.__setattr__(self, "params", _resolve_params(self.problem, self.params))
         object.__setattr__(self, "model_options", resolve_model_options(self.model, self.model_options))
-        object.__setattr__(self, "phases", tuple(self.phases))
+        if isinstance(self.phases, (str, Mapping, PhaseConfig)):
+            raise PinnsightError(f"config: phases={self.phases!r} must be a sequence of optimizer phases")
+        object.__setattr__(self, "phases", tuple(PhaseConfig.from_value(p) for p in self.phases))
         problem = self.build_problem()
         terms = problem.term_names
         defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}
-        object.__setattr__(self, "points", _per_term("points", terms, defaults, self.points, int, positive=True))
-        object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float))
-        for name in ("log_every", "eval_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) <= 0:
-                raise PinnsightError(f"{name}={getattr(self, name)!r} must be a positive integer")
+        object.__setattr__(self, "points", _per_term("points", terms, defaults, self.points, int, spec.positive))
+        object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float,
+                                                      spec.non_negative))
+        fields = {
+            "seed": (int, spec.all_of(spec.non_negative, spec.below(2**32, "2**32"))),
+            "x64": (bool, None),
+            "log_every": (int, spec.positive),
+            "eval_every": (int, spec.positive),
+            "stall_steps": (int, spec.non_negative),
+            "stall_rtol": (float, spec.non_negative),
+        }
+        for name, (kind, check) in fields.items():
+            object.__setattr__(self, name, spec.value(getattr(self, name), kind, "config", name, check))
+        if self.target_rel_l2 is not None:
+            object.__setattr__(self, "target_rel_l2", spec.value(self.target_rel_l2, float, "config", "target_rel_l2",
+                                                                 spec.positive))
         if self.eval_every % self.log_every:
             raise PinnsightError(f"eval_every={self.eval_every} must be a multiple of log_every={self.log_every}")
-        if self.target_rel_l2 is not None and not self.target_rel_l2 > 0:
-            raise PinnsightError(f"target_rel_l2={self.target_rel_l2!r} must be positive")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise PinnsightError(f"seed={self.seed!r} must be a non-negative integer")
-        if self.stall_steps < 0 or self.stall_rtol < 0:
-            raise PinnsightError("stall_steps and stall_rtol must be non-negative")
-        from .remedies import validate_specs
+        from .remedies import owns_points, validate_specs
 
-        object.__setattr__(self, "remedies", validate_specs(self.remedies, self.build_problem()))
+        object.__setattr__(self, "remedies", validate_specs(self.remedies, problem))
         if any(p.options.get("fresh") for p in self.phases):
-            from .remedies import owns_points
-
             owner = next((r for r in self.remedies if owns_points(r)), None)
             if owner is not None:
-                raise PinnsightError(f"adam:fresh=1 draws its own points every step; remedy {owner.split(':')[0]} "
+                raise PinnsightError(f"adam:fresh=1 draws its own points every step; remedy {owner.name} "
                                      "places the points itself: use one or the other")
 
     def build_problem(self):
@@ -138,7 +178,10 @@ class TrainConfig:
 
     def with_problem(self, problem) -> "TrainConfig":
         """This configuration for another problem (a name or a ``Problem`` object), its own coefficients."""
-        return dataclasses.replace(self, problem=problem, params={})
+        terms = set((problem if isinstance(problem, Problem) else make_problem(problem)).term_names)
+        keep = lambda d: {k: v for k, v in d.items() if k in terms}  # noqa: E731  (the terms the problem has)
+        return dataclasses.replace(self, problem=problem, params={}, points=keep(self.points),
+                                   weights=keep(self.weights))
 
     @property
     def total_steps(self) -> int:
@@ -149,36 +192,41 @@ class TrainConfig:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d.update(problem=self.problem_name, params=dict(self.params), model_options=dict(self.model_options),
                  points=dict(self.points), weights=dict(self.weights),
-                 phases=[dataclasses.asdict(p) for p in self.phases], remedies=list(self.remedies))
+                 phases=[dataclasses.asdict(p) for p in self.phases],
+                 remedies=[{"name": r.name, "options": dict(r.options)} for r in self.remedies])
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
-        """Inverse of ``to_dict``; raises PinnsightError on malformed input."""
+        """Inverse of ``to_dict`` (remedies also as spec strings, the form older run directories hold); raises
+        PinnsightError on malformed input."""
         if not isinstance(d, Mapping):
             raise PinnsightError("config must be a JSON object")
         d = dict(d)
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(str(k) for k in set(d) - set(names))
+        if unknown:
+            raise PinnsightError(f"config: unknown field {unknown[0]!r} (fields: {', '.join(names)})")
+        phases = d.pop("phases", None)
+        if phases is None:
+            phases = default_phases()
+        elif isinstance(phases, (str, Mapping)) or not isinstance(phases, (list, tuple)):
+            raise PinnsightError(f"config: phases={phases!r} must be a list of optimizer phases")
+        remedies = d.pop("remedies", ())
+        if isinstance(remedies, Mapping) or not isinstance(remedies, (str, list, tuple)):
+            raise PinnsightError(f"config: remedies={remedies!r} must be a list of remedies")
         try:
-            phases = tuple(PhaseConfig(**p) for p in d.pop("phases", [dataclasses.asdict(p) for p in default_phases()]))
-            return cls(phases=phases, **d)
+            return cls(phases=tuple(PhaseConfig.from_value(p) for p in phases),
+                       remedies=(remedies,) if isinstance(remedies, str) else tuple(remedies), **d)
         except TypeError as e:
             raise PinnsightError(f"malformed config: {e}") from None
 
 
-def _per_term(what, terms, defaults, given, kind, positive=False):
-    unknown = sorted(set(given) - set(terms))
+def _per_term(what, terms, defaults, given, kind, check):
+    unknown = sorted(str(k) for k in set(given) - set(terms))
     if unknown:
         raise PinnsightError(f"{what}: unknown loss term {unknown[0]!r} (terms: {', '.join(terms)})")
-    out = dict(defaults)
-    for k, v in given.items():
-        try:
-            value = kind(v)
-        except (TypeError, ValueError):
-            raise PinnsightError(f"{what}: {k}={v!r} is not a valid {kind.__name__}") from None
-        if value < 0 or (positive and value == 0) or value != value:
-            raise PinnsightError(f"{what}: {k}={v!r} is out of range")
-        out[k] = value
-    return out
+    return {**defaults, **{k: spec.value(v, kind, what, k, check) for k, v in given.items()}}
 
 
 def _resolve_params(problem, given):
@@ -189,12 +237,46 @@ def _resolve_params(problem, given):
     if unknown:
         raise PinnsightError(f"{problem.name}: unknown coefficient {unknown[0]!r} "
                              f"(coefficients: {', '.join(problem.coefficients) or 'none'})")
-    out = {}
-    for k, v in (given or {}).items():
+    return {k: spec.coerce(v, float, problem.name, k) for k, v in (given or {}).items()}
+
+
+def read_config_file(path) -> TrainConfig:
+    """The ``TrainConfig`` a file holds: a run directory's ``config.json`` (its ``"config"`` entry; a run directory
+    itself stands for its config.json), a bare ``TrainConfig.to_dict`` object in JSON, or a TOML file with the same
+    fields (``[[phases]]`` tables with name, steps, options; ``remedies`` as spec strings or tables with name and
+    options). PinnsightError naming the file when it is missing, unreadable or malformed."""
+    import json
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "config.json"
+    if not path.is_file():
+        raise PinnsightError(f"--config {path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise PinnsightError(f"--config {path}: cannot be read ({e})") from None
+    if path.suffix.lower() == ".toml":
         try:
-            out[k] = float(v)
-        except (TypeError, ValueError):
-            raise PinnsightError(f"{problem.name}: {k}={v!r} is not a number") from None
-        if not math.isfinite(out[k]):
-            raise PinnsightError(f"{problem.name}: {k}={v!r} must be finite")
-    return out
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise PinnsightError(f"--config {path}: is not valid TOML ({e})") from None
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise PinnsightError(f"--config {path}: is not valid JSON ({e}; a TOML file must end in .toml)") from None
+    if not isinstance(data, Mapping):
+        raise PinnsightError(f"--config {path}: holds a {type(data).__name__}, not an object of config fields")
+    if data.get("kind") == "hard-constraint-family":
+        raise PinnsightError(f"--config {path}: is a train-family run's config; rerun it with pinnsight train-family")
+    if "config" in data:
+        data = data["config"]
+        if not isinstance(data, Mapping):
+            raise PinnsightError(f"--config {path}: its 'config' entry is not an object of config fields")
+    try:
+        return TrainConfig.from_dict(data)
+    except PinnsightError as e:
+        raise PinnsightError(f"--config {path}: {e}") from None

@@ -25,7 +25,8 @@ from .sampling import sample_batch
 
 
 def residual_error_names(problem: Problem) -> tuple[str, ...]:
-    """The keys ``errors`` returns, in order: ``res_rms``, ``res_max``, then ``<constraint>_rms``."""
+    """The keys ``errors`` returns (a jitted dict comes back with sorted keys): ``res_rms``, ``res_max``, then
+    ``<constraint>_rms`` for each constraint, in the problem's order."""
     return ("res_rms", "res_max") + tuple(f"{c.name}_rms" for c in problem.constraints)
 
 
@@ -55,7 +56,8 @@ def point_counts(problem: Problem, n_points: int | Mapping[str, int]) -> dict[st
         counts = {t: n_points for t in problem.term_names}
     for term, n in counts.items():
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n <= 0:
-            raise PinnsightError(f"{problem.name}: evaluation points for {term!r} must be a positive integer, got {n!r}")
+            raise PinnsightError(
+                f"{problem.name}: evaluation points for {term!r} must be a positive integer, got {n!r}")
     return {t: int(n) for t, n in counts.items()}
 
 

@@ -21,6 +21,8 @@ from .problems import Problem
 from .diagnostics.report import diagnose, from_result
 from .diagnostics.signatures import RECIPES, SEVERITIES, Finding
 from .remedies import parse_spec, remedy_specs, resolve_options
+from .spec import coerce, parse_pairs
+from .spec import parse_spec as parse_named
 from .trainer import RunResult
 from .trainer import train as train_only
 
@@ -91,15 +93,14 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
                 reasons.append({"finding": f.name, "choice": s.spec, "why": s.why})
                 break
             if s.args[:1] == ("--weight",):
-                term, _, w = s.args[1].partition("=")
+                ((term, w),) = parse_pairs([s.args[1]], "--weight").items()
                 if term in weights or any(n in ("lra", "ntk", "inverse-dirichlet") for n in names):
                     continue
-                weights[term] = float(w)
+                weights[term] = coerce(w, float, "--weight", term)
                 reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})
                 break
             if s.args[:1] == ("--model",) and model == "mlp" and new_model is None:
-                name, _, opts = s.args[1].partition(":")
-                options = {k: v for k, _, v in (o.partition("=") for o in opts.split(",") if o)}
+                name, options = parse_named(s.args[1], "--model")
                 keep = {k: v for k, v in (model_options or {}).items() if k in ("width", "depth")}
                 new_model = (name, {**keep, **options})
                 reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})
@@ -131,7 +132,7 @@ def split_auto(specs: Sequence[str]) -> tuple[dict[str, Any] | None, tuple[str, 
         if parse_spec(s)[0] == AUTO:
             auto = resolve_options(s)[1]
         else:
-            rest.append(s)
+            rest.append(str(s))  # RemedyConfig -> its spec string (the choices are spec strings too)
     return auto, tuple(rest)
 
 
@@ -168,7 +169,7 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
         changes["model"], changes["model_options"] = choice.model
     resolved = dataclasses.replace(config, **changes)
     record = {
-        "requested": list(config.remedies), "options": options,
+        "requested": [str(r) for r in config.remedies], "options": options,
         "probe": {"steps": probe.metrics["steps"], "rel_l2": probe.metrics["rel_l2"],
                   "wall_s": time.perf_counter() - t0},
         "findings": [f.to_dict() for f in diag.findings],

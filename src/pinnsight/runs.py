@@ -293,17 +293,29 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None)
         _write_json(tmp / "metrics.json", result.metrics)
         _write_history(tmp / "history.csv", result.history)
         eqx.tree_serialise_leaves(tmp / "params.eqx", result.model)
-        np.savez_compressed(tmp / "prediction.npz", prediction=result.prediction, reference=result.reference.values,
-                            **{f"axis_{n}": a for n, a in zip(result.problem.coords, result.reference.axes)})
-        from .plots import plot_losses, plot_solution
+        _write_prediction(tmp / "prediction.npz", result)
+        from .plots import plot_losses, plot_prediction_residual, plot_solution
 
-        plot_solution(result, tmp / "solution.png")
+        if result.reference is not None:
+            plot_solution(result, tmp / "solution.png")
+        else:  # no reference: the prediction and the PDE residual
+            plot_prediction_residual(result.problem, result.axes, result.grid_prediction,
+                                     result.artifacts["grid_residual"], tmp / "solution.png")
         plot_losses(result.history, tmp / "losses.png")
         if result.config.remedies:  # what the remedies did: collocation scatter, remedy columns over steps
             from .remedies.figures import write_remedy_figures
 
             write_remedy_figures(result, tmp)
     return Path(out)
+
+
+def _write_prediction(path: Path, result: RunResult) -> None:
+    """prediction.npz: the prediction on the evaluation grid, its axes, and the reference when there is one."""
+    axes = result.reference.axes if result.reference is not None else result.axes
+    extra = {"reference": result.reference.values} if result.reference is not None else {}
+    prediction = result.prediction if result.prediction is not None else result.grid_prediction
+    np.savez_compressed(path, prediction=prediction, **extra,
+                        **{f"axis_{n}": a for n, a in zip(result.problem.coords, axes)})
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -33,7 +33,7 @@ from .ntk import (
     spectrum,
     subsample,
 )
-from .report import Diagnosis, RunData, diagnose, diagnose_run, from_result, load_run_data, write_diagnosis
+from .report import Diagnosis, RunData, diagnose, from_result, write_diagnosis
 from .signatures import (
     Context,
     Finding,
@@ -56,8 +56,8 @@ __all__ = [
     "GaussNewtonCondition", "advection_matrix", "batch_matrix", "condition_number", "fitted_exponent",
     "gauss_newton_condition", "gauss_newton_spectrum", "linear_problem_matrix", "poisson_matrix", "precondition",
     "HIST_EDGES", "Context", "Diagnosis", "Finding", "GradStats", "RunData", "Suggestion", "condition_from_jacobian",
-    "conditioning_growth", "diagnose", "diagnose_run", "error_grows_in_time", "from_result", "full_ntk",
-    "gradient_statistics", "high_frequency_error", "imbalance", "late_time_residual", "load_run_data",
+    "conditioning_growth", "diagnose", "error_grows_in_time", "from_result", "full_ntk",
+    "gradient_statistics", "high_frequency_error", "imbalance", "late_time_residual", 
     "loss_low_error_high", "make_context", "make_gradient_statistics", "make_jacobians", "make_traces", "ntk_blocks",
     "ntk_spectra", "ntk_spread", "plot_spectra", "scaled_jacobian", "spectral_split", "spectrum", "stall",
     "still_improving", "subsample", "suggest", "unbalanced_terms", "write_diagnosis",

@@ -49,37 +49,6 @@ class RunData:
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
 
-def load_run_data(run_dir: Path) -> RunData:
-    """Read a run directory (config.json, params.eqx, history.csv, prediction.npz); PinnsightError if it is not a
-    complete, readable run."""
-    from ..runs import load_run, read_history
-
-    run_dir = Path(run_dir)
-    config, model, metrics = load_run(run_dir)
-    if not (run_dir / "prediction.npz").is_file():
-        raise PinnsightError(f"{run_dir} is not a complete run directory (missing prediction.npz)")
-    try:
-        history = read_history(run_dir / "history.csv")
-        with np.load(run_dir / "prediction.npz") as z:
-            pred, ref = np.asarray(z["prediction"], float), np.asarray(z["reference"], float)
-            problem = config.build_problem()
-            axes = tuple(np.asarray(z[f"axis_{c}"], float) for c in problem.coords)
-    except (OSError, ValueError, KeyError) as e:
-        raise PinnsightError(f"{run_dir}: unreadable run files ({e.__class__.__name__}: {e})") from None
-    if pred.shape != ref.shape or pred.shape != tuple(len(a) for a in axes):
-        raise PinnsightError(f"{run_dir}/prediction.npz: prediction, reference and axes do not match")
-    if not history:
-        raise PinnsightError(f"{run_dir}/history.csv has no rows")
-    bad = [i for i, leaf in enumerate(jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
-           if not np.all(np.isfinite(np.asarray(leaf)))]
-    if bad:
-        stop = metrics.get("stop_reason")
-        raise PinnsightError(f"{run_dir}: the network holds non-finite values (NaN or inf in {len(bad)} parameter "
-                             f"array(s){f'; training stopped: {stop}' if stop else ''}): nothing to diagnose; "
-                             "train again with a smaller learning rate")
-    return RunData(config, model, history, pred, ref, axes, metrics)
-
-
 def from_result(result) -> RunData:
     """``RunData`` of an in-memory ``RunResult`` (the ``--remedy auto`` probe)."""
     return RunData(result.config, result.model, result.history, np.asarray(result.prediction, float),
@@ -276,13 +245,6 @@ def write_diagnosis(run_dir: Path, diag: Diagnosis, data: RunData) -> Path:
     return target
 
 
-def diagnose_run(run_dir: Path, **options) -> tuple[Path, Diagnosis]:
-    """Load, diagnose and write ``run_dir/diagnosis/``."""
-    data = load_run_data(run_dir)
-    diag = diagnose(data, **options)
-    return write_diagnosis(run_dir, diag, data), diag
-
-
 def findings_json(diag: Diagnosis, data: RunData) -> dict[str, Any]:
     return {
         "problem": data.config.problem, "params": dict(data.config.params), "rel_l2": diag.evidence["rel_l2"],
@@ -374,7 +336,7 @@ def report_markdown(diag: Diagnosis, data: RunData, figs: Mapping[str, str]) -> 
     coef = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.params.items())
     lines = [f"# Diagnosis: {c.problem} ({coef})", "",
              f"rel L2 error {ev['rel_l2']:.3e}; model {c.model} {dict(c.model_options)}; "
-             f"{data.metrics.get('steps', '?')} steps; remedies: {', '.join(c.remedies) or 'none'}.", ""]
+             f"{data.metrics.get('steps', '?')} steps; remedies: {', '.join(map(str, c.remedies)) or 'none'}.", ""]
     from ..remedies import parse_spec
 
     used = {parse_spec(s)[0] for s in c.remedies}

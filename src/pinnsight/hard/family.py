@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .. import spec
 from ..errors import PinnsightError
 from ..losses import loss_terms, weighted_loss
 from ..models import make_model, resolve_model_options
@@ -69,11 +70,11 @@ class FamilyConfig:
             resolve_params(self.problem)  # raises the registry's "unknown problem" error
         if not self.ranges:
             raise PinnsightError("train-family: give at least one --param-range NAME=LO:HI")
-        spec = problem_specs()[self.problem]
+        pspec = problem_specs()[self.problem]
         ranges = {}
         for name, rng in self.ranges.items():
-            if name not in spec.params or spec.params[name].choices is not None:
-                numeric = [k for k, p in spec.params.items() if p.choices is None]
+            if name not in pspec.params or pspec.params[name].choices is not None:
+                numeric = [k for k, p in pspec.params.items() if p.choices is None]
                 raise PinnsightError(
                     f"train-family: {name!r} is not a numeric parameter of {self.problem} (numeric: {', '.join(numeric)})"
                 )
@@ -90,12 +91,15 @@ class FamilyConfig:
                                             if k not in ranges})
         opts = resolve_model_options("hard-constraint", self.model_options)
         object.__setattr__(self, "model_options", opts)
-        for name in ("steps", "params_per_step", "log_every", "decay_steps", "seed"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 0 or (v == 0 and name not in ("steps", "seed")):
-                raise PinnsightError(f"train-family: {name}={v!r} must be a {'non-negative' if name in ('steps', 'seed') else 'positive'} integer")
-        if not (self.lr > 0 and 0 < self.decay_rate <= 1):
-            raise PinnsightError(f"train-family: lr={self.lr!r} must be > 0 and decay_rate={self.decay_rate!r} in (0, 1]")
+        where = "train-family"
+        ints = {"steps": spec.non_negative, "params_per_step": spec.positive, "log_every": spec.positive,
+                "decay_steps": spec.positive, "seed": spec.all_of(spec.non_negative, spec.below(2**32, "2**32"))}
+        for name, check in ints.items():
+            object.__setattr__(self, name, spec.value(getattr(self, name), int, where, name, check))
+        object.__setattr__(self, "lr", spec.value(self.lr, float, where, "lr", spec.positive))
+        object.__setattr__(self, "decay_rate", spec.value(self.decay_rate, float, where, "decay_rate",
+                                                          spec.between(0, 1, low_open=True)))
+        object.__setattr__(self, "x64", spec.value(self.x64, bool, where, "x64"))
         problem = self.base_problem()
         terms = problem.term_names
         defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}
@@ -103,15 +107,15 @@ class FamilyConfig:
             unknown = sorted(set(given) - set(terms))
             if unknown:
                 raise PinnsightError(f"{what}: unknown loss term {unknown[0]!r} (terms: {', '.join(terms)})")
-        points = {**defaults, **{k: int(v) for k, v in self.points.items()}}
-        weights = {**dict.fromkeys(terms, 1.0), **{k: float(v) for k, v in self.weights.items()}}
-        if any(v <= 0 for v in points.values()) or any(not v >= 0 for v in weights.values()):
-            raise PinnsightError("points must be positive and weights non-negative")
+        points = {**defaults, **{k: spec.value(v, int, "points", k, spec.positive) for k, v in self.points.items()}}
+        weights = {**dict.fromkeys(terms, 1.0),
+                   **{k: spec.value(v, float, "weights", k, spec.non_negative) for k, v in self.weights.items()}}
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "weights", weights)
         validate = {}
         for name, (lo, hi) in ranges.items():
-            vals = tuple(float(v) for v in self.validate.get(name, (lo, 0.5 * (lo + hi), hi)))
+            given = self.validate.get(name, (lo, 0.5 * (lo + hi), hi))
+            vals = tuple(spec.coerce(v, float, "validate", name) for v in given)
             if not vals or any(not lo <= v <= hi for v in vals):
                 raise PinnsightError(f"validate: {name} values {vals} must lie in the range [{lo:g}, {hi:g}]")
             validate[name] = vals

@@ -9,6 +9,7 @@ from typing import Any
 import jax
 
 from ..errors import PinnsightError
+from ..spec import options_from_defaults, positive
 from .hard_constraint import HARD_CONSTRAINT_DEFAULTS, HardConstraint, hard_constraint_model, hard_constraint_options
 from .embeddings import (
     Embedded, FourierFeatures, PeriodicEmbedding, Standardize, box_options, fourier_model, periodic_model,
@@ -50,35 +51,13 @@ def model_specs() -> dict[str, ModelSpec]:
 
 
 def resolve_model_options(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Defaults of model ``name`` updated with validated ``options`` (strings are parsed)."""
-    if name not in _MODELS:
+    """Defaults of model ``name`` updated with validated ``options`` (strings are parsed by the one rule set of
+    ``pinnsight.spec``: the type of each default; numbers finite and positive; flags true/false or 1/0)."""
+    if not isinstance(name, str) or name not in _MODELS:
         raise PinnsightError(f"unknown model {name!r} (known: {', '.join(sorted(_MODELS))})")
     spec = _MODELS[name]
-    resolved = dict(spec.defaults)
-    for key, raw in (options or {}).items():
-        if key not in spec.options:
-            raise PinnsightError(f"model {name}: unknown option {key!r} (options: {', '.join(spec.options)})")
-        kind = spec.options[key]
-        try:
-            value = _parse_flag(raw) if kind is bool else kind(raw)
-        except (TypeError, ValueError):
-            raise PinnsightError(f"model {name}: {key}={raw!r} is not a valid {kind.__name__}") from None
-        if kind in (int, float) and value <= 0:
-            raise PinnsightError(f"model {name}: {key}={raw!r} must be positive")
-        resolved[key] = value
-    return resolved
-
-
-def _parse_flag(raw: Any) -> bool:
-    """An on/off model option: ``1/0``, ``true/false``, ``yes/no``, ``on/off`` (or a bool)."""
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
+    checks = {k: positive for k, kind in spec.options.items() if kind in (int, float)}
+    return options_from_defaults(spec.defaults, options, f"model {name}", checks=checks)
 
 
 def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=None, **options: Any):

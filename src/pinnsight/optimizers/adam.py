@@ -14,11 +14,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .. import spec
 from .base import Method, PhaseContext, info, strong
 
 DEFAULTS = {"lr": 1e-3, "decay_rate": 0.9, "decay_steps": 1000, "b1": 0.9, "b2": 0.999, "fresh": 0}
-CHECKS = {"lr": lambda v: v > 0, "decay_rate": lambda v: 0 < v <= 1, "decay_steps": lambda v: v > 0,
-          "b1": lambda v: 0 <= v < 1, "b2": lambda v: 0 <= v < 1}
+CHECKS = {"lr": spec.positive, "decay_rate": spec.between(0, 1, low_open=True), "decay_steps": spec.positive,
+          "b1": spec.between(0, 1, high_open=True), "b2": spec.between(0, 1, high_open=True)}
 
 
 class AdamState(NamedTuple):

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import PinnsightError
+from ..spec import coerce
 
 Coefficients = Mapping[str, Any]
 ResidualFn = Callable[..., jax.Array]
@@ -530,12 +531,7 @@ class Param:
                     f"{problem}: {name}={raw!r} is not one of {', '.join(self.choices)}"
                 )
             return str(raw)
-        try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            raise PinnsightError(f"{problem}: {name}={raw!r} is not a number") from None
-        if not math.isfinite(value):
-            raise PinnsightError(f"{problem}: {name}={raw!r} must be finite")
+        value = coerce(raw, float, problem, name)  # finite, not a boolean (pinnsight.spec)
         if self.min is not None and (value < self.min or (self.min_exclusive and value == self.min)):
             op = ">" if self.min_exclusive else "≥"
             raise PinnsightError(f"{problem}: {name}={value:g} is out of range (must be {op} {self.min:g})")
@@ -576,8 +572,9 @@ def register_problem(name: str, params: Mapping[str, Param], summary: str = "", 
 
     def refuse_replacing() -> None:
         if name in _REGISTRY and not replace:
+            summary_of = _REGISTRY[name].summary or "no summary"
             raise PinnsightError(
-                f"register_problem: a problem {name!r} is already registered ({_REGISTRY[name].summary or 'no summary'}); "
+                f"register_problem: a problem {name!r} is already registered ({summary_of}); "
                 f"pass replace=True to replace it, or choose another name"
             )
 

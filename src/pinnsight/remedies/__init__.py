@@ -10,6 +10,7 @@ from ._base import (
     NO_CHANGE,
     Changes,
     Remedy,
+    RemedyConfig,
     RemedySetup,
     RemedySpec,
     Segment,
@@ -20,6 +21,7 @@ from ._base import (
     owns_points,
     parse_spec,
     register_remedy,
+    remedy_config,
     remedy_specs,
     resolve_options,
     validate_specs,
@@ -30,9 +32,9 @@ from .sampling import cosine_fraction, draw_proportional, mix_uniform, rad_proba
 from .time_marching import make_window_batch, window_edges, window_mask
 
 __all__ = [
-    "NO_CHANGE", "Changes", "Remedy", "RemedySetup", "RemedySpec", "Segment", "StepInfo", "build_remedies",
-    "causal_residual_loss", "causal_weights", "chain", "cosine_fraction", "curriculum_values", "draw_proportional",
-    "eps_schedule", "make_window_batch", "merge", "mix_uniform", "owns_points", "parse_spec", "rad_probabilities",
-    "register_remedy", "remedy_specs", "resolve_options", "slice_losses", "validate_specs", "window_edges",
-    "window_mask",
+    "NO_CHANGE", "Changes", "Remedy", "RemedyConfig", "RemedySetup", "RemedySpec", "Segment", "StepInfo",
+    "build_remedies", "causal_residual_loss", "causal_weights", "chain", "cosine_fraction", "curriculum_values",
+    "draw_proportional", "eps_schedule", "make_window_batch", "merge", "mix_uniform", "owns_points", "parse_spec",
+    "rad_probabilities", "register_remedy", "remedy_config", "remedy_specs", "resolve_options", "slice_losses",
+    "validate_specs", "window_edges", "window_mask",
 ]

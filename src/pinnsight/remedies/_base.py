@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import spec as spec_text
 from ..errors import PinnsightError
 
 
@@ -193,91 +194,111 @@ def remedy_specs() -> dict[str, RemedySpec]:
     return dict(sorted(_REMEDIES.items()))
 
 
-def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
-    """``"name:key=value,key=value"`` -> (canonical name, raw options); PinnsightError when malformed."""
+@dataclass(frozen=True)
+class RemedyConfig:
+    """One configured remedy: its canonical ``name`` and its resolved, typed ``options`` (every option, defaults
+    filled in). ``str`` gives the spec string ``name:key=value,...`` with the non-default options only; build one
+    with ``remedy_config`` (from a spec string, a mapping ``{"name", "options"}`` or another RemedyConfig)."""
+
+    name: str
+    options: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        defaults = _REMEDIES[self.name].defaults if self.name in _REMEDIES else {}
+        changed = {k: v for k, v in self.options.items() if k not in defaults or defaults[k] != v}
+        return spec_text.format_spec(self.name, changed)
+
+
+def _canonical(name: Any) -> str:
+    if not isinstance(name, str) or name.strip() not in _ALIASES:
+        raise PinnsightError(f"unknown remedy {name!r} (known: {', '.join(sorted(_REMEDIES))})")
+    return _ALIASES[name.strip()]
+
+
+def parse_spec(spec: "str | RemedyConfig") -> tuple[str, dict[str, str]]:
+    """``"name:key=value,key=value"`` -> (canonical name, raw options); PinnsightError when malformed. A
+    ``RemedyConfig`` gives its name and its non-default options as text."""
+    if isinstance(spec, RemedyConfig):
+        spec = str(spec)
     if not isinstance(spec, str):
         raise PinnsightError(f"remedy {spec!r} must be a string NAME[:key=value,...]")
-    name, _, rest = spec.strip().partition(":")
-    name = name.strip()
-    if name not in _ALIASES:
-        raise PinnsightError(f"unknown remedy {name!r} (known: {', '.join(sorted(_REMEDIES))})")
-    raw = {}
-    for item in (p for p in rest.split(",") if p.strip()):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise PinnsightError(f"remedy {name}: option {item!r} is not of the form key=value")
-        raw[key.strip()] = value.strip()
-    return _ALIASES[name], raw
+    name, raw = spec_text.parse_spec(spec, "remedy")
+    return _canonical(name), raw
 
 
-def resolve_options(spec: str, problem=None) -> tuple[RemedySpec, dict[str, Any]]:
-    """Parse and validate one spec string: (its RemedySpec, options with defaults filled in and typed)."""
-    name, raw = parse_spec(spec)
+def remedy_config(value: "str | RemedyConfig | Mapping[str, Any]", problem=None) -> RemedyConfig:
+    """A ``RemedyConfig`` from a spec string ``NAME[:key=value,...]``, a mapping ``{"name": .., "options": {..}}``
+    (config.json, TOML) or a RemedyConfig: options coerced by ``spec.options_from_defaults`` (the type of each
+    default), then the remedy's own ``check`` (with ``problem``, its problem-dependent checks too)."""
+    if isinstance(value, RemedyConfig):
+        name, raw = _canonical(value.name), dict(value.options)
+    elif isinstance(value, str):
+        name, raw = parse_spec(value)
+    elif isinstance(value, Mapping):
+        unknown = sorted(str(k) for k in set(value) - {"name", "options"})
+        if unknown or "name" not in value:
+            raise PinnsightError(f"remedy {dict(value)!r}: expected the fields name and options"
+                                 + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+        name, raw = _canonical(value["name"]), value.get("options") or {}
+    else:
+        raise PinnsightError(f"remedy {value!r} must be a spec string NAME[:key=value,...], a table with name and "
+                             "options, or a RemedyConfig")
     rs = _REMEDIES[name]
-    options = dict(rs.defaults)
-    for key, value in raw.items():
-        if key not in rs.defaults:
-            raise PinnsightError(f"remedy {name}: unknown option {key!r} (options: {', '.join(rs.defaults)})")
-        kind = type(rs.defaults[key])
-        try:
-            parsed = float(value) if kind in (int, float) else kind(value)
-            if kind is int:
-                if not float(parsed).is_integer():
-                    raise ValueError
-                parsed = int(parsed)
-        except (TypeError, ValueError, OverflowError):
-            raise PinnsightError(f"remedy {name}: {key}={value!r} is not a valid {kind.__name__}") from None
-        if kind is float and not np.isfinite(parsed):
-            raise PinnsightError(f"remedy {name}: {key}={value!r} must be finite")
-        options[key] = parsed
+    options = spec_text.options_from_defaults(rs.defaults, raw, f"remedy {name}")
     if rs.check is not None:
         rs.check(options, problem)
-    return rs, options
+    return RemedyConfig(name, options)
 
 
-def owns_points(spec: str) -> bool:
-    """Whether the remedy of ``spec`` places the collocation points itself (adaptive sampling, time windows)."""
-    return _REMEDIES[parse_spec(spec)[0]].owns_points
+def resolve_options(spec, problem=None) -> tuple[RemedySpec, dict[str, Any]]:
+    """Parse and validate one remedy (``remedy_config``): (its RemedySpec, options with defaults filled in, typed)."""
+    rc = remedy_config(spec, problem)
+    return _REMEDIES[rc.name], dict(rc.options)
 
 
-def validate_specs(specs, problem=None) -> tuple[str, ...]:
-    """Validate remedy spec strings (for ``TrainConfig``); returns them as a tuple of stripped strings."""
+def owns_points(spec) -> bool:
+    """Whether the remedy (a spec string or RemedyConfig) places the collocation points itself (adaptive sampling,
+    time windows)."""
+    name = spec.name if isinstance(spec, RemedyConfig) else parse_spec(spec)[0]
+    return _REMEDIES[name].owns_points
+
+
+def validate_specs(specs, problem=None) -> tuple[RemedyConfig, ...]:
+    """Resolve remedies (for ``TrainConfig``): spec strings, mappings or RemedyConfigs, one or a sequence -> a
+    tuple of RemedyConfig; a remedy given twice or two outer drivers are errors."""
     if specs is None:
         specs = ()
-    if isinstance(specs, str):
+    if isinstance(specs, (str, Mapping, RemedyConfig)):
         specs = (specs,)
-    specs = tuple(s.strip() if isinstance(s, str) else s for s in specs)
-    resolved = [resolve_options(s, problem)[0] for s in specs]
-    seen = [r.name for r in resolved]
+    configs = tuple(remedy_config(s, problem) for s in specs)
+    seen = [r.name for r in configs]
     dup = sorted({n for n in seen if seen.count(n) > 1})
     if dup:
         raise PinnsightError(f"remedy {dup[0]!r} given more than once")
-    drivers = [r.name for r in resolved if r.driver]
+    drivers = [r.name for r in configs if _REMEDIES[r.name].driver]
     if len(drivers) > 1:
         raise PinnsightError(f"remedies {' and '.join(drivers)} are both outer drivers; use at most one")
-    return specs
+    return configs
 
 
-def build_remedies(specs, setup: RemedySetup) -> list[Remedy]:
-    """Build the remedies named by ``specs`` (validated spec strings) for one training run."""
+def build_remedies(configs, setup: RemedySetup) -> list[Remedy]:
+    """Build the configured remedies (RemedyConfigs, or anything ``remedy_config`` takes) for one training run."""
     out = []
-    for s in specs:
-        rs, options = resolve_options(s, setup.problem)
-        out.append(rs.build(options, setup)._replace(options=options))
+    for c in configs:
+        rc = remedy_config(c, setup.problem)
+        options = dict(rc.options)
+        out.append(_REMEDIES[rc.name].build(options, setup)._replace(options=options))
     return out
 
 
 def positive(name: str, options: Mapping[str, Any], *keys: str, allow_zero: bool = False) -> None:
     """Range check helper: options[k] > 0 (or ≥ 0)."""
     for k in keys:
-        v = options[k]
-        if v < 0 or (v == 0 and not allow_zero):
-            raise PinnsightError(f"remedy {name}: {k}={v!r} must be {'non-negative' if allow_zero else 'positive'}")
+        spec_text.check(options[k], spec_text.non_negative if allow_zero else spec_text.positive, f"remedy {name}", k)
 
 
 def choice(name: str, options: Mapping[str, Any], key: str, choices: tuple[Any, ...]) -> None:
-    if options[key] not in choices:
-        raise PinnsightError(f"remedy {name}: {key}={options[key]!r} is not one of {', '.join(map(str, choices))}")
+    spec_text.check(options[key], spec_text.one_of(*choices), f"remedy {name}", key)
 
 
 def needs_time(name: str, problem) -> None:

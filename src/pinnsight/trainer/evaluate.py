@@ -42,6 +42,9 @@ class Evaluator:
             ref = jnp.asarray(reference.values.ravel(), dtype)
             self._error = jax.jit(lambda p, m: relative_l2(m * self.predict(p, self.points), m * ref))
         self._residual = jax.jit(self._make_residual(problem, static))
+        self._grid_residual = jax.jit(lambda params, coeffs: jax.vmap(
+            lambda z: problem.residual(as_function(bound(eqx.combine(params, static), problem, coeffs)), *z, coeffs)
+        )(self.points))
         #: the history columns it fills
         self.columns = (("rel_l2",) if reference is not None else ()) + ("res_rms_fresh", "res_max_fresh")
 
@@ -53,6 +56,10 @@ class Evaluator:
             return jnp.sqrt(jnp.mean(jnp.square(r))), jnp.max(jnp.abs(r))
 
         return rms
+
+    def grid_residual(self, params, coeffs) -> np.ndarray:
+        """The PDE residual on the evaluation grid (the figure of a run without a reference)."""
+        return np.asarray(self._grid_residual(params, coeffs), np.float64).reshape([len(a) for a in self.axes])
 
     def mask(self, segment) -> np.ndarray | None:
         """Grid points this segment's network predicts (None: all)."""

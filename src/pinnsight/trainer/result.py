@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import keys
+from ..evaluation import make_residual_errors
 from .setup import Run
 from .state import RunResult
 
@@ -30,9 +32,10 @@ def stitched_prediction(run: Run, finished) -> np.ndarray:
 def final_residual(run: Run, finished) -> dict[str, float]:
     """Residual RMS / max on fresh points: of the final network, or per region-owning segment combined."""
     owned = [s for s in finished if s.segment.region is not None]
-    if not owned:
-        out = run.evaluator.errors(run.state.params, run.state.coeffs, run.segment)
-        return {k: out[k] for k in ("res_rms_fresh", "res_max_fresh")}
+    if not owned:  # every term on fresh points of the whole domain (constraints too)
+        errors = make_residual_errors(run.problem, run.static, dict(run.config.points), run.dtype)
+        out = errors(run.state.params, run.state.coeffs, keys.derive(run.config.seed, "trainer", "final-residual"))
+        return {f"{k}_fresh": float(v) for k, v in out.items()}
     parts = [run.evaluator.errors(s.params, run.state.coeffs, s.segment) for s in owned]
     return {"res_rms_fresh": math.sqrt(sum(p["res_rms_fresh"] ** 2 for p in parts) / len(parts)),
             "res_max_fresh": max(p["res_max_fresh"] for p in parts)}
@@ -61,6 +64,8 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
     if callable(model_report):  # models that solve in their forward pass (hard constraints): conditioning
         metrics["model"] = model_report()
     artifacts: dict[str, Any] = {}
+    if ref is None:  # what the run directory shows instead of an error map
+        artifacts["grid_residual"] = run.evaluator.grid_residual(state.params, state.coeffs)
     if run.remedy is not None:
         metrics["remedies"] = remedy_metrics(run, finished, summary)
         artifacts["snapshots"] = run.recorder.snapshots

@@ -1,0 +1,98 @@
+"""One ``pinnsight train`` run as one raw row: train (or take a finished run directory) and append its row to a
+JSON-lines file, so a figure measured with the command line is backed by a committed row like the benchmark
+scripts' (``python3 -m pinnsight.bench.render`` renders the docs' tables from these files).
+
+    OPENBLAS_NUM_THREADS=1 python3 benchmarks/run_row.py --jsonl benchmarks/results/recipes.jsonl \\
+        --label convection-50-final3 -- convection -p beta=50 --x64 --model periodic:width=20,depth=3 ...
+    python3 benchmarks/run_row.py --jsonl benchmarks/results/recipes.jsonl --label NAME --run-dir runs/x  # record only
+
+Everything after ``--`` is passed to ``pinnsight train`` (``--subcommand train-family`` for a family run), with
+``--out runs/rows/LABEL`` unless given. A label already in the file is skipped (resumable); a run directory that
+already holds a finished run is recorded without training again. The row keeps the configuration the run recorded
+(``config.json``), its metrics (``metrics.json``: rel L2, wall time, steps, stop reason, per-phase reports), the
+seconds per iteration of each phase, the machine's load average before and after, and the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._jsonl import append_row, read_rows  # noqa: E402
+
+
+def row_from_run(run_dir: Path, label: str) -> dict:
+    """The raw row of a finished run directory (``config.json`` + ``metrics.json``)."""
+    run_dir = Path(run_dir)
+    recorded = json.loads((run_dir / "config.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    cfg = recorded.get("config", {})
+    reports = metrics.get("phases") or []
+    s_per_it = {}
+    for rep in reports:  # the last phase of each name (per-stage phases: the final stage's)
+        if isinstance(rep, dict) and rep.get("steps"):
+            s_per_it[rep.get("name")] = rep.get("wall_s", 0.0) / rep["steps"]
+    return {
+        "label": label, "run_dir": str(run_dir), "argv": recorded.get("argv"), "created": recorded.get("created"),
+        "problem": cfg.get("problem"), "params": cfg.get("params"), "seed": recorded.get("seed", cfg.get("seed")),
+        "model": cfg.get("model"), "model_options": cfg.get("model_options"), "x64": cfg.get("x64"),
+        "points": cfg.get("points"), "weights": cfg.get("weights"), "remedies": cfg.get("remedies"),
+        "phases": cfg.get("phases"),
+        "rel_l2": metrics.get("rel_l2"), "wall_s": metrics.get("wall_s"), "steps": metrics.get("steps"),
+        "stop": metrics.get("stop_reason"), "phase_reports": reports, "s_per_it": s_per_it,
+        "versions": recorded.get("versions"), "machine": recorded.get("machine"), "device": recorded.get("device"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    rest: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, rest = argv[:i], argv[i + 1:]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--jsonl", required=True, help="append the row here (a label already there is skipped)")
+    ap.add_argument("--label", required=True, help="the row's name, as the docs' table specs select it")
+    ap.add_argument("--run-dir", type=Path, default=None, help="record this finished run directory; train nothing")
+    ap.add_argument("--subcommand", default="train", help="pinnsight subcommand (train, train-family)")
+    args = ap.parse_args(argv)
+    if any(r.get("label") == args.label for r in read_rows(args.jsonl)):
+        print(f"run_row: {args.label} is already in {args.jsonl}; skipped", file=sys.stderr)
+        return 0
+    run_dir = args.run_dir
+    load = {"loadavg_start": list(os.getloadavg())}
+    if run_dir is None:
+        if not rest:
+            ap.error("give the pinnsight arguments after -- (or --run-dir)")
+        if "--out" not in rest:
+            rest += ["--out", str(Path("runs") / "rows" / args.label)]
+        run_dir = Path(rest[rest.index("--out") + 1])
+        if not (run_dir / "metrics.json").is_file():
+            cmd = [sys.executable, "-m", "pinnsight.cli", args.subcommand, *rest]
+            print("run_row: " + " ".join(cmd), file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            code = subprocess.call(cmd)
+            if code != 0:
+                print(f"run_row: pinnsight exited with {code}; no row written", file=sys.stderr)
+                return code
+            load["process_s"] = time.perf_counter() - t0
+    load["loadavg_end"] = list(os.getloadavg())
+    row = {**row_from_run(run_dir, args.label), **load,
+           "command": " ".join(["pinnsight", args.subcommand, *rest]) if rest else None}
+    append_row(args.jsonl, row)
+    rel = row["rel_l2"]
+    print(f"run_row: {args.label}: rel L2 {rel if isinstance(rel, dict) else f'{rel:.3e}'}, "
+          f"{row['wall_s'] or 0:.0f} s → {args.jsonl}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
