@@ -37,7 +37,8 @@ CASES = {
     "allen-cahn": ("allen-cahn", {}),
 }
 
-#: hand-picked remedies per case ('+' joins specs): the curricula of FINDINGS.md / Krishnapriyan et al. (2021),
+#: hand-picked remedies per case ('+' joins specs): the curricula of Krishnapriyan et al. (2021) and of an
+#: earlier hand-written script (not in this repository),
 #: seq2seq for reaction–diffusion (their Table 2), learning-rate annealing for Helmholtz (Wang, Teng & Perdikaris
 #: 2021), causal weighting for Allen–Cahn (Wang, Sankaran & Perdikaris 2022)
 HAND = {
@@ -79,7 +80,7 @@ def run_one(config: TrainConfig) -> dict:
     m = result.metrics
     auto = m.get("auto", {})
     return {"rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
-            "remedies": list(result.config.remedies), "findings": [f["name"] for f in auto.get("findings", [])],
+            "remedies": [str(r) for r in result.config.remedies], "findings": [f["name"] for f in auto.get("findings", [])],
             "probe_rel_l2": auto.get("probe", {}).get("rel_l2"), "recipe": auto.get("chosen", {}).get("recipe")}
 
 
@@ -136,7 +137,7 @@ def main(argv=None) -> None:
                 if key in done:
                     continue
                 config = config_for(case, lab, seed, size, hand)
-                row = {"case": case, "label": lab, "seed": seed, "size": size, "requested": list(config.remedies),
+                row = {"case": case, "label": lab, "seed": seed, "size": size, "requested": [str(r) for r in config.remedies],
                        **run_one(config)}
                 append_row(args.jsonl, row)
                 done[key] = row

@@ -231,7 +231,7 @@ def run(args) -> list[dict]:
                "normalize": normalize,
                "rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
                "stop": m["stop_reason"], "model": config.model, "model_options": dict(config.model_options),
-               "remedies": list(config.remedies), "x64": config.x64, "points": dict(config.points),
+               "remedies": [str(r) for r in config.remedies], "x64": config.x64, "points": dict(config.points),
                "weights": dict(config.weights),
                "phases": [[p.name, p.steps] for p in config.phases],
                "final_weights": {k: v for k, v in result.history[-1].items() if k.endswith("_weight")}}

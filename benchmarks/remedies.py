@@ -134,7 +134,7 @@ def run(args) -> list[dict]:
                 t0 = time.perf_counter()
                 result = train(config, progress=False)
                 m = result.metrics
-                row = {"case": case, "remedy": label, "specs": list(config.remedies), "seed": seed,
+                row = {"case": case, "remedy": label, "specs": [str(r) for r in config.remedies], "seed": seed,
                        "rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
                        "phases": [(p.name, p.steps) for p in config.phases],
                        "x64": config.x64, "model": config.model, "stop": m.get("stop_reason")}

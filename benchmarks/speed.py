@@ -5,7 +5,7 @@
 
 Standard setup (see ``speed_peers``): convection β = 30, 4×50 tanh MLP, 1000 collocation + 100 initial +
 100 periodic-pair points, Adam lr 1e-3, float32. pinnsight is timed through the same jitted chunk that ``train``
-runs (``log_every`` = 100 steps fused with ``lax.scan``), in blocks of 100 steps with one synchronisation per block,
+runs (``log_every`` = 100 steps fused in one ``lax.while_loop``, ``trainer.PhaseRun.chunk``), in blocks of 100 steps with one synchronisation per block,
 exactly as the peers; the whole ``train()`` wall time per step (compilation, evaluation, logging included) is
 reported beside it.
 """
@@ -27,7 +27,7 @@ import speed_peers as peers  # noqa: E402
 import pinnsight as ps  # noqa: E402
 from pinnsight.config import PhaseConfig  # noqa: E402
 from pinnsight.losses import make_objective  # noqa: E402
-from pinnsight.train import adam_optimizer, initial_state, make_adam_chunk, strong_types  # noqa: E402
+from pinnsight.trainer import PhaseCompiler, PhaseRun, initial_state  # noqa: E402
 
 
 def standard_config(steps: int) -> ps.TrainConfig:
@@ -44,20 +44,18 @@ def time_pinnsight(steps: int = 2000, seed: int = 0, block: int = peers.DEFAULT_
     config = standard_config(steps)
     problem = config.build_problem()
     static, st = initial_state(config, problem)
-    optimizer = adam_optimizer(config.phases[0].options)
-    opt_state = strong_types(optimizer.init(st.params))
-    chunk = make_adam_chunk(make_objective(problem, static), optimizer, block)
+    compiler = PhaseCompiler(problem, static, make_objective(problem, static), sum_of_squares=True, sample=None,
+                             seed=0)
+    run = PhaseRun(compiler, config.phases[0], st, warm=False)
     t0 = time.perf_counter()
-    key, start = jax.random.PRNGKey(0), jnp.asarray(0, jnp.int32)  # unused without a sampler (fixed points)
-    params, opt_state, losses, *_ = jax.block_until_ready(
-        chunk(st.params, opt_state, st.batch, st.weights, st.coeffs, key, start))
+    run.chunk(block)  # compiles; the chunk syncs the host once (its stop reason and counts)
     warmup_s = time.perf_counter() - t0
     per_step = []
     for _ in range(peers._n_blocks(steps, block)):
         tb = time.perf_counter()
-        params, opt_state, losses, *_ = chunk(params, opt_state, st.batch, st.weights, st.coeffs, key, start)
-        losses.block_until_ready()
+        run.chunk(block)
         per_step.append((time.perf_counter() - tb) * 1e3 / block)
+    losses = [run.value]
     t0 = time.perf_counter()
     result = ps.train(config, progress=False)
     whole = time.perf_counter() - t0

@@ -22,3 +22,29 @@ def x64():
     jax.config.update("jax_enable_x64", True)
     yield
     jax.config.update("jax_enable_x64", before)
+
+
+@pytest.fixture
+def convection_traces(monkeypatch):
+    """See ``count_convection_traces``."""
+    return count_convection_traces(monkeypatch)
+
+
+def count_convection_traces(monkeypatch):
+    """Every TrainConfig builds convection β = 2 whose residual counts its traces: returns the counter dict
+    ``{"n": traces}`` (reset it before a run)."""
+    import pinnsight as ps
+    from pinnsight.config import TrainConfig
+    from pinnsight.problems import failure_modes
+
+    traces = {"n": 0}
+    original = failure_modes.convection_residual
+
+    def counting(u, x, t, c):
+        traces["n"] += 1
+        return original(u, x, t, c)
+
+    problem = ps.make_problem("convection", beta=2.0)
+    patched = ps.Problem(**{**problem.__dict__, "residual": counting})
+    monkeypatch.setattr(TrainConfig, "build_problem", lambda self: patched)
+    return traces

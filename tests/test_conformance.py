@@ -16,7 +16,6 @@ from pinnsight.optimizers import phase_specs
 from pinnsight.precision import precision
 from pinnsight.problems import grid_points
 from pinnsight.sampling import sample_batch
-from pinnsight.problems import failure_modes
 from pinnsight.remedies import RemedySetup, Segment, StepInfo, build_remedies, chain, remedy_specs
 from pinnsight.trainer import PhaseCompiler, PhaseRun, initial_state
 
@@ -118,20 +117,11 @@ def test_auto_is_for_the_planner_only():
 
 
 @pytest.mark.parametrize("name", REMEDIES)
-def test_remedy_conformance_run_traces_once(name, monkeypatch):
+def test_remedy_conformance_run_traces_once(name, convection_traces):
     """A short run with the remedy: the PDE residual is traced as often with 2 updates as with 6 (no retracing
     per update), and float32 stays float32."""
     spec = f"{name}:{QUICK[name]}" if name in QUICK else name
-    traces = {"n": 0}
-    original = failure_modes.convection_residual
-
-    def counting(u, x, t, c):
-        traces["n"] += 1
-        return original(u, x, t, c)
-
-    problem = ps.make_problem("convection", beta=2.0)
-    patched = ps.Problem(**{**problem.__dict__, "residual": counting})
-    monkeypatch.setattr(TrainConfig, "build_problem", lambda self: patched)
+    traces = convection_traces
     counts = []
     for steps in (40, 120):
         traces["n"] = 0

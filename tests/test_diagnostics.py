@@ -36,7 +36,7 @@ from pinnsight.diagnostics import (
     suggest,
     unbalanced_terms,
 )
-from pinnsight.cli import cli, train_config
+from pinnsight.cli import command_config
 from pinnsight.diagnostics import signatures as S
 from pinnsight.planner import choose, probe_config, split_auto
 from pinnsight.losses import loss_terms, pointwise_residuals
@@ -237,8 +237,7 @@ def test_suggestions_are_valid_remedy_specs_with_command_lines():
     assert "natural-gradient:steps=500" in ng.command and ng.spec is None
     for s in (lm, ng):
         argv = s.command.split()[2:]
-        parsed = cli.commands["train"].make_context("train", argv).params
-        config = train_config(**{k: v for k, v in parsed.items() if k not in ("out", "no_progress")})
+        config = command_config(argv)
         assert config.x64 and config.phases[-1].name in ("gauss-newton", "natural-gradient")
     cur = suggest(findings[0], ctx)[0].spec
     assert cur == "curriculum:coef=beta,start=5,stages=4,spacing=geometric,keep_optimizer=1"  # 5, 10, 20, 40

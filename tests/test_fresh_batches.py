@@ -82,7 +82,7 @@ def test_fresh_batches_feed_the_weighting_remedies():
 def test_fresh_conflicts_and_bad_values_are_clear_errors():
     with pytest.raises(PinnsightError, match="fresh=1 draws its own points.*rad"):
         TrainConfig(problem="poisson", phases=(PhaseConfig("adam", 10, {"fresh": 1}),), remedies=("rad",))
-    with pytest.raises(PinnsightError, match="fresh=1 draws its own points.*time-marching"):
+    with pytest.raises(PinnsightError, match="fresh=1 draws its own points.*seq2seq"):
         TrainConfig(problem="convection", phases=(PhaseConfig("adam", 10, {"fresh": 1}),), remedies=("time-marching",))
     with pytest.raises(PinnsightError, match="fresh=2"):
         PhaseConfig("adam", 10, {"fresh": 2})

@@ -242,7 +242,7 @@ def test_normalize_standardises_on_the_problems_box(name):
     np.testing.assert_allclose(m.embedding.std, np.std(samples, axis=0), atol=3e-3)
     z = jnp.array([0.25, 0.9])
     assert float(m(z)) == pytest.approx(float(plain((z - 0.5) * math.sqrt(12.0))), rel=1e-5)
-    explicit = make_model(name, 2, key=KEY, width=8, depth=2, normalize="yes", box="-1:1/0:2")
+    explicit = make_model(name, 2, key=KEY, width=8, depth=2, normalize="true", box="-1:1/0:2")
     assert explicit.embedding.mean == (0.0, 1.0) and explicit.embedding.std == pytest.approx((2 / math.sqrt(12),) * 2)
 
 

@@ -268,16 +268,9 @@ def test_keep_optimizer_carries_adam_state_to_the_next_stage():
 
 # ------------------------------------------------------------------------------------------- no retracing
 def _count_traces(monkeypatch, remedies, adam=60, lbfgs=5):
-    traces = {"n": 0}
-    original = failure_modes.convection_residual
+    import conftest
 
-    def counting(u, x, t, c):
-        traces["n"] += 1
-        return original(u, x, t, c)
-
-    problem = ps.make_problem("convection", beta=2.0)
-    patched = ps.Problem(**{**problem.__dict__, "residual": counting})
-    monkeypatch.setattr(TrainConfig, "build_problem", lambda self: patched)
+    traces = conftest.count_convection_traces(monkeypatch)
     phases = (PhaseConfig("adam", adam), PhaseConfig("lbfgs", lbfgs))
     cfg = TrainConfig(problem="convection", params={"beta": 2.0}, phases=phases,
                       log_every=30, eval_every=30, points={"res": 128, "ic": 32, "bc": 32},

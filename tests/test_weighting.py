@@ -228,9 +228,9 @@ def test_ntk_and_inverse_dirichlet_updates_by_hand():
     ("lra:during=lbfgs", "not one of"),
     ("ntk:points=-1", "must be non-negative"),
     ("ntk:chunk=0", "must be positive"),
-    ("ntk:every=2.5", "not a valid int"),
+    ("ntk:every=2.5", "is not an integer"),
     ("inverse-dirichlet:ref=bc", "not one of"),
-    ("idw:alpha=abc", "not a valid float"),
+    ("idw:alpha=abc", "is not a number"),
 ])
 def test_bad_options_raise_one_line_errors(spec, message):
     with pytest.raises(ps.PinnsightError, match=message.replace("(", r"\(").replace(")", r"\)")) as e:

@@ -118,16 +118,29 @@ def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
 @click.pass_context
 def train(ctx, problem, config_file, out, no_progress, **options):
     """Train a PINN on PROBLEM (or the run file of --config) and write its run directory."""
+    config = _command_config(ctx, problem, config_file, options)
+    _train_and_write(config, out, progress=False if no_progress else None)
+
+
+def _command_config(ctx, problem, config_file, options):
     if config_file is None:
         if problem is None:
             raise PinnsightError("train needs a PROBLEM (see `pinnsight problems`) or --config FILE")
-        config = train_config(problem, **options)
-    else:
-        from .config import read_config_file
+        return train_config(problem, **options)
+    from .config import read_config_file
 
-        given = {n for n in options if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE}
-        config = override_config(read_config_file(config_file), problem, {n: options[n] for n in given})
-    _train_and_write(config, out, progress=False if no_progress else None)
+    given = {n for n in options if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE}
+    return override_config(read_config_file(config_file), problem, {n: options[n] for n in given})
+
+
+def command_config(args):
+    """The ``TrainConfig`` that ``pinnsight train ARGS`` would train: parsed and validated, nothing trained and
+    nothing written (``--out`` and ``--no-progress`` are accepted and ignored)."""
+    with train.make_context("train", list(args)) as ctx:
+        options = dict(ctx.params)
+        for name in ("out", "no_progress"):
+            options.pop(name)
+        return _command_config(ctx, options.pop("problem"), options.pop("config_file"), options)
 
 
 def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizers=(), model="mlp", points=(),

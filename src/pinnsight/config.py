@@ -206,7 +206,7 @@ class TrainConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(str(k) for k in set(d) - set(names))
         if unknown:
-            raise PinnsightError(f"config: unknown field {unknown[0]!r} (fields: {', '.join(names)})")
+            raise PinnsightError(f"malformed config: unknown field {unknown[0]!r} (fields: {', '.join(names)})")
         phases = d.pop("phases", None)
         if phases is None:
             phases = default_phases()

@@ -72,7 +72,8 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
     rank = {n: i for i, n in enumerate(PRIORITY)}
     ordered = sorted(findings, key=lambda f: (rank.get(f.name, len(PRIORITY)), -SEVERITIES.index(f.severity)))
     for f in ordered:
-        if f.name == "unbalanced-terms" and f.evidence.get("largest") == "res" and "curriculum" in names:
+        if f.name == "unbalanced-terms" and f.evidence.get("largest") == "res" \
+                and any(registry[n].schedules_coefficient for n in names):
             # the residual dominates because the coefficient is large: the curriculum treats that cause (adding a
             # weighting on top took reaction ρ = 10 from 4.7e-2 to 0.63 in benchmarks/auto.py --quick)
             reasons.append({"finding": f.name, "choice": "none", "why": "explained by the coefficient's "
@@ -94,7 +95,7 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
                 break
             if s.args[:1] == ("--weight",):
                 ((term, w),) = parse_pairs([s.args[1]], "--weight").items()
-                if term in weights or any(n in ("lra", "ntk", "inverse-dirichlet") for n in names):
+                if term in weights or any(registry[n].adapts_weights for n in names):
                     continue
                 weights[term] = coerce(w, float, "--weight", term)
                 reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})

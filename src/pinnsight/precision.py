@@ -27,3 +27,8 @@ def dtype_of(x64: bool):
     if x64 and not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
     return jnp.float64 if x64 else jnp.float32
+
+
+def float64_scope():
+    """A block computed in float64 that leaves the process's mode as it was (diagnostics of a float32 run)."""
+    return contextlib.nullcontext() if jax.config.jax_enable_x64 else jax.enable_x64(True)

@@ -24,6 +24,9 @@ def load_run_data(run_dir: Path) -> RunData:
     try:
         history = read_history(run_dir / "history.csv")
         with np.load(run_dir / "prediction.npz") as z:
+            if "reference" not in z:
+                raise PinnsightError(f"{run_dir}: the problem has no reference solution; the diagnosis compares the "
+                                     "error with the solution (see metrics.json 'residual' for the fresh-point errors)")
             pred, ref = np.asarray(z["prediction"], float), np.asarray(z["reference"], float)
             problem = config.build_problem()
             axes = tuple(np.asarray(z[f"axis_{c}"], float) for c in problem.coords)

@@ -21,13 +21,13 @@ Only the standard library: this module is imported by a test that re-renders eve
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import re
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,7 @@ def times(v: float | None) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ rows
-MISSING = None  # a filter value None matches a field that is absent (or null)
+# in a Select, a filter value None matches a field that is absent (or null)
 
 
 def get(row: Mapping[str, Any], path: str) -> Any:
@@ -122,7 +122,7 @@ class Select:
         def show(v: Any) -> str:
             if isinstance(v, (tuple, list, set, frozenset)):
                 return "|".join(show(x) for x in v)
-            return "absent" if v is None else str(v)
+            return "absent" if v is None else '""' if v == "" else str(v)
 
         cond = ", ".join(f"{k}={show(v)}" for k, v in self.where.items())
         return f"`{self.path}`" + (f" ({cond})" if cond else "")
@@ -245,7 +245,8 @@ class Seeds(Column):
 
 @dataclass(frozen=True)
 class Stat(Column):
-    """``how`` ∈ mean, median, min, max, range, sum, first of ``field``; ``fmt`` ∈ s (whole seconds), num, ms, raw."""
+    """``how`` ∈ mean, median, min, max, range, sum, first of ``field``; ``fmt`` ∈ s (whole seconds), num, ms,
+    raw."""
 
     field: str = "wall_s"
     how: str = "mean"
@@ -644,11 +645,13 @@ def find_root(start: Path) -> Path:
 
 
 def run(root: Path, *, check: bool, sections: Mapping[str, Any] | None = None,
-        documents: Sequence[str] = DOCUMENTS) -> tuple[list[str], list[str]]:
+        documents: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
     """Render (or with ``check`` only compare) every generated section of ``documents``; returns (the sections
     that differ as ``doc:name``, the specs no document uses)."""
     if sections is None:
         sections = SECTIONS
+    if documents is None:
+        documents = DOCUMENTS
     data = Rows(root)
     differ, used = [], set()
     for doc in documents:
@@ -791,7 +794,8 @@ PAPERS_REMEDY = {"convection-20": ("curriculum", 9.8e-3), "convection-30": ("cur
 BAL_LABELS = {"vanilla": "vanilla", "lra": "lra (paper's formula)", "lra-code": "lra-code (authors' update)",
               "lra-layers": "lra-layers (authors' code whole)", "modified-mlp": "modified MLP",
               "lra+modified-mlp": "lra (paper's formula) + modified MLP",
-              "lra-code+modified-mlp": "lra-code + modified MLP", "lra-layers+modified-mlp": "lra-layers + modified MLP",
+              "lra-code+modified-mlp": "lra-code + modified MLP",
+              "lra-layers+modified-mlp": "lra-layers + modified MLP",
               "ntk": "ntk (every 1000)", "inverse-dirichlet": "inverse-dirichlet",
               "adam+natural-gradient": "Adam → natural gradient (float64, 3 × 30)"}
 BAL_ORDER = ["vanilla", "lra", "lra-code", "lra-layers", "modified-mlp", "lra+modified-mlp", "lra-code+modified-mlp",
@@ -819,7 +823,8 @@ def _bal_label(g: Group) -> str:
 NG_SELECT = {"row": "adam+natural-gradient", "adam": 1000}
 WAVE_W = "--weight ic=100 --weight ic_t=100 --weight bc=100"
 
-WAVE_1W = "wave --x64 --model mlp:width={w},depth=3 {weights}--optimizer adam:steps=1000,lr=1e-3 --optimizer natural-gradient:steps={n}"
+WAVE_1W = ("wave --x64 --model mlp:width={w},depth=3 {weights}--optimizer adam:steps=1000,lr=1e-3 "
+           "--optimizer natural-gradient:steps={n}")
 AC_1W = ("allen-cahn --x64 --model periodic:width=30,depth=3 {pts}--optimizer adam:steps=1000,lr=1e-3 "
          "--optimizer natural-gradient:steps={n}{rem}")
 AC_MARCH = ("allen-cahn --x64 --model periodic:width=30,depth=3{h} --points res=2000 {w}--optimizer "
@@ -875,25 +880,29 @@ def _vanilla_over_auto(got: list[list[dict]]) -> str:
     return f"{times(min(ratios))}–{times(max(ratios))}"
 
 
-def _ratio_of_means(field_: str) -> Callable[[list[list[dict]]], str]:
-    def fn(got: list[list[dict]]) -> str:
-        a, b = (statistics.fmean(float(get(r, field_)) for r in rows) for rows in got)
-        return times(a / b)
-    return fn
-
-
-def _mean_short(got: list[list[dict]]) -> str:
-    return Mean(sig=2).cell(Group(key={}, rows=got[0]), {})
+def _auto_over_best(got: list[list[dict]]) -> str:
+    """auto / best reported configuration per case: the largest ratio within 2×, on how many cases, the others."""
+    auto = {r["case"]: r["rel_l2"] for r in got[0]}
+    ratios = {c: auto[c] / statistics.fmean(r["rel_l2"] for r in rows) for c, rows in zip(AUTO_ORDER, got[1:])}
+    near = [v for v in ratios.values() if v <= 2]
+    far = [f"{times(v)} on {CASE_LABELS[c]}" for c, v in ratios.items() if v > 2]
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    text = f"{times(max(near))} on {words.get(len(near), len(near))} of {words.get(len(ratios), len(ratios))} cases"
+    return text + (f"; {', '.join(far)}" if far else "")
 
 
 # ------------------------------------------------------------------------------ README headline recipes
+CONV30_FINAL3 = _recipe("convection-30-final3", CONVECTION_LM.format(b=30)
+                        + "--remedy curriculum:start=1,stages=7,final_steps=3 --optimizer gauss-newton:steps=300")
+CONV50_FINAL3 = _recipe("convection-50-final3", CONVECTION_LM.format(b=50)
+                        + "--remedy curriculum:start=1,stages=8,final_steps=3 --optimizer gauss-newton:steps=400")
+AC_RAD = _recipe("allen-cahn-ng1000-res4000-rad", AC_1W.format(pts="--points res=4000 ", n=1000,
+                                                              rem=" --remedy rad:every=100 --eval-every 100"))
 README_ROWS = (
     _r("convection β = 50: curriculum 1 → 50 in 8 stages, LM 400 per stage, last stage ×3",
-       _recipe("convection-50-final3", CONVECTION_LM.format(b=50)
-               + "--remedy curriculum:start=1,stages=8,final_steps=3 --optimizer gauss-newton:steps=400"), (0,)),
+       CONV50_FINAL3, (0,)),
     _r("convection β = 30: curriculum 1 → 30 in 7 stages, LM 300 per stage, last stage ×3",
-       _recipe("convection-30-final3", CONVECTION_LM.format(b=30)
-               + "--remedy curriculum:start=1,stages=7,final_steps=3 --optimizer gauss-newton:steps=300"), (0,)),
+       CONV30_FINAL3, (0,)),
     Row("Helmholtz: Adam 1000 → natural gradient 500, 3 × 30", Select("ng_woodbury", {"case": "helmholtz"}),
         f"{ENV}python3 benchmarks/balancing.py --cases helmholtz --rows adam+natural-gradient --seeds 0,1,2 "
         "--jsonl benchmarks/results/ng_woodbury.jsonl", (0, 1, 2)),
@@ -906,7 +915,8 @@ README_ROWS = (
     Row("wave: 3 windows of Adam 500 → NG 1000, data terms weighted 100, 3 × 40",
         Select("balancing", {"case": "wave", "row": "seq2seq3+natural-gradient-weighted"}),
         _balancing("wave", "seq2seq3+natural-gradient-weighted", "2"), (0, 1, 2)),
-    Row("wave: the same in 2 windows", Select("balancing", {"case": "wave", "row": "seq2seq+natural-gradient-weighted"}),
+    Row("wave: the same in 2 windows",
+        Select("balancing", {"case": "wave", "row": "seq2seq+natural-gradient-weighted"}),
         _balancing("wave", "seq2seq+natural-gradient-weighted", "0,1,2"), (0, 1, 2)),
 )
 README_PUBLISHED = {README_ROWS[2].label: 3.87e-3, README_ROWS[3].label: 2.81e-3, README_ROWS[4].label: 1.39e-4,
@@ -916,6 +926,13 @@ README_SOURCE = {README_ROWS[2].label: "lra + modified MLP, 40000 Adam steps (Wa
                  README_ROWS[4].label: "causal training + modified MLP (Wang, Sankaran & Perdikaris 2022)",
                  README_ROWS[5].label: "NTK weights, 3 × 500 (Wang, Yu & Perdikaris 2022)",
                  README_ROWS[6].label: "the same"}
+
+MOON_R5 = "reaction ρ = 5: `periodic:width=20,depth=3`, Adam 1000 + NG 1000"
+MOON_C30 = "convection β = 30: curriculum 1/5/10/15/20/25 → 30 + LM 500 per stage"
+MOON_HH = "Helmholtz: 3 × 30, Adam 1000 + NG 500"
+AC_BEST = "**4 windows, NG 450, `--weight ic=100`, 3 harmonics** (row `seq2seq+natural-gradient-450-h3`)"
+WAVE_2W = "**2 windows** (row `seq2seq+natural-gradient-weighted`)"
+WAVE_3W = "**3 windows** (row `seq2seq3+natural-gradient-weighted`)"
 
 WOOD_0 = {"wave, 3 × 40": _recipe("wave-ng100-woodbury0", f"wave --x64 --model mlp:width=40,depth=3 {WAVE_W} "
                                   "--optimizer adam:steps=10 --optimizer natural-gradient:steps=100,woodbury=0"),
@@ -938,9 +955,9 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
     "readme-auto-vs-vanilla": Value(
         (Select("auto_medium", {"label": "vanilla", "size": "medium"}),
          Select("auto_medium", {"label": "auto-second-order", "size": "medium"})), fn=_vanilla_over_auto),
-    "readme-woodbury-speedup": Value(
-        (WOOD_0["wave, 3 × 40"][0], WOOD_1["wave, 3 × 40"][0]), fn=_ratio_of_means("s_per_it.natural-gradient"),
-        rerun=WOOD_0["wave, 3 × 40"][1] + " and the same with woodbury=1 (label wave-ng100-woodbury1)"),
+    "readme-auto-vs-best": Value(
+        (Select("auto_medium", {"label": "auto-second-order", "size": "medium"}),
+         *(AUTO_BEST[c] for c in AUTO_ORDER)), fn=_auto_over_best),
     # ---------------------------------------------------------------- issue 5
     "optimizers-float64": _optimizer_table("float64"),
     "optimizers-float32": _optimizer_table("float32"),
@@ -955,8 +972,7 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
               _curriculum_row("β = 30, the same stages, LM 300 per stage", "gauss-newton", 300),
               _curriculum_row("β = 30, the same stages, LM 500 per stage", "gauss-newton", 500),
               _r("β = 30, 7 stages from 1, LM 300 per stage, last stage ×3",
-                 _recipe("convection-30-final3", CONVECTION_LM.format(b=30)
-                         + "--remedy curriculum:start=1,stages=7,final_steps=3 --optimizer gauss-newton:steps=300"), (0,)),
+                 CONV30_FINAL3, (0,)),
               _r("β = 50, 11 stages from 1, LM 500 per stage",
                  _recipe("convection-50-11x500", CONVECTION_LM.format(b=50)
                          + "--remedy curriculum:start=1,stages=11 --optimizer gauss-newton:steps=500"), (0,)),
@@ -964,12 +980,12 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
                  _recipe("convection-50-8x450", CONVECTION_LM.format(b=50)
                          + "--remedy curriculum:start=1,stages=8 --optimizer gauss-newton:steps=450"), (0,)),
               _r("β = 50, 8 stages from 1, LM 400 per stage, last stage ×3",
-                 _recipe("convection-50-final3", CONVECTION_LM.format(b=50)
-                         + "--remedy curriculum:start=1,stages=8,final_steps=3 --optimizer gauss-newton:steps=400"), (0,))),
-        columns=(Label("configuration (float64, periodic 3 × 20, 1500 + 256 points, seed 0)"), Mean("rel L2 (n)", sig=3),
+                 CONV50_FINAL3, (0,))),
+        columns=(Label("configuration (float64, periodic 3 × 20, 1500 + 256 points, seed 0)"),
+                 Mean("rel L2 (n)", sig=3),
                  Stat("wall s"))),
     "moonshot": Table(
-        rows=(_r("reaction ρ = 5: `periodic:width=20,depth=3`, Adam 1000 + NG 1000",
+        rows=(_r(MOON_R5,
                  _recipe("reaction-5-ng1000-periodic", "reaction -p rho=5 --x64 --model periodic:width=20,depth=3 "
                          "--optimizer adam:steps=1000 --optimizer natural-gradient:steps=1000"), (0,)),
               _r("reaction ρ = 5: the same, 4000 residual points",
@@ -983,20 +999,15 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
                  _recipe("reaction-5-ng1000-periodic-ic1000", "reaction -p rho=5 --x64 --model "
                          "periodic:width=20,depth=3 --weight ic=1000 --optimizer adam:steps=1000 --optimizer "
                          "natural-gradient:steps=1000"), (0,)),
-              _curriculum_row("convection β = 30: curriculum 1/5/10/15/20/25 → 30 + LM 500 per stage",
-                              "gauss-newton", 500),
+              _curriculum_row(MOON_C30, "gauss-newton", 500),
               _r("convection β = 30: 7 stages, LM 300 per stage, last stage ×3",
-                 _recipe("convection-30-final3", CONVECTION_LM.format(b=30)
-                         + "--remedy curriculum:start=1,stages=7,final_steps=3 --optimizer gauss-newton:steps=300"), (0,)),
+                 CONV30_FINAL3, (0,)),
               _r("convection β = 50: 8 stages, LM 400 per stage, last stage ×3",
-                 _recipe("convection-50-final3", CONVECTION_LM.format(b=50)
-                         + "--remedy curriculum:start=1,stages=8,final_steps=3 --optimizer gauss-newton:steps=400"), (0,)),
-              Row("Helmholtz: 3 × 30, Adam 1000 + NG 500", Select("balancing", {"case": "helmholtz", **NG_SELECT}),
+                 CONV50_FINAL3, (0,)),
+              Row(MOON_HH, Select("balancing", {"case": "helmholtz", **NG_SELECT}),
                   _balancing("helmholtz", "adam+natural-gradient", "0,1,2"), (0, 1, 2))),
         columns=(Label("case: configuration (float64)"), Seeds(), Mean(sig=2), Stat("wall s (range)", how="range"),
-                 Const("target", by={"reaction ρ = 5: `periodic:width=20,depth=3`, Adam 1000 + NG 1000": "≤ 1e-5 in 15 min",
-                                     "convection β = 30: curriculum 1/5/10/15/20/25 → 30 + LM 500 per stage": "≤ 1e-5",
-                                     "Helmholtz: 3 × 30, Adam 1000 + NG 500": "≤ 1e-4"}))),
+                 Const("target", by={MOON_R5: "≤ 1e-5 in 15 min", MOON_C30: "≤ 1e-5", MOON_HH: "≤ 1e-4"}))),
     # ---------------------------------------------------------------- issue 4
     "remedies-issue4": Pivot(
         select=Select("remedies_std"), index="case", columns="remedy", index_order=REMEDY_CASES,
@@ -1017,7 +1028,8 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
     "balancing-best": Table(
         select=Select("balancing", {"case": ("helmholtz", "klein-gordon"), **NG_SELECT}), group_by=("case",),
         columns=(Label("case", fields=("case",), labels={"case": CASE_LABELS}), Seeds(), Mean(id="ours"),
-                 Stat("wall s (mean)"), Const("issue 6 target", by={"helmholtz": "≤ 1e-3", "klein-gordon": "≤ 1e-3"}),
+                 Stat("wall s (mean)"),
+                 Const("issue 6 target", by={"helmholtz": "≤ 1e-3", "klein-gordon": "≤ 1e-3"}),
                  Const("best published (lra + modified MLP, 40000 steps)", id="paper", by=WTP_BEST),
                  Ratio("published / ours", num="paper", den="ours"))),
     "balancing-woodbury": Table(
@@ -1041,7 +1053,8 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
                         rerun={k: "see the woodbury=0 column" for k in WOOD_0}),
                  Mean("rel L2 after 100, woodbury=1", sig=5))),
     "balancing-probes": Table(
-        rows=(_r("wave (c = 2): 3 × 30, NG 300", _recipe("wave-3x30-ng300", WAVE_1W.format(w=30, weights="", n=300)), (0,)),
+        rows=(_r("wave (c = 2): 3 × 30, NG 300",
+                 _recipe("wave-3x30-ng300", WAVE_1W.format(w=30, weights="", n=300)), (0,)),
               _r("wave: 3 × 40, NG 800", _recipe("wave-3x40-ng800", WAVE_1W.format(w=40, weights="", n=800)), (0,)),
               _r("wave: 3 × 30, NG 500, data terms weighted 100",
                  _recipe("wave-3x30-ng500-w100", WAVE_1W.format(w=30, weights=WAVE_W + " ", n=500)), (0,)),
@@ -1053,18 +1066,18 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
               _r("Allen–Cahn: the same, `--points res=4000`",
                  _recipe("allen-cahn-ng500-res4000", AC_1W.format(pts="--points res=4000 ", n=500, rem="")), (0,)),
               _r("Allen–Cahn: NG 1000, `--points res=4000 --remedy rad:every=100`",
-                 _recipe("allen-cahn-ng1000-res4000-rad", AC_1W.format(pts="--points res=4000 ", n=1000,
-                                                                       rem=" --remedy rad:every=100 --eval-every 100")), (0,))),
+                 AC_RAD, (0,))),
         columns=(Label("case: configuration (Adam 1000 → natural gradient, float64)"), Seeds(), Mean(),
                  Stat("wall s (range)", how="range"),
                  Const("target", by={"wave (c = 2): 3 × 30, NG 300": "≤ 1e-3",
                                      "Allen–Cahn: `periodic:width=30,depth=3`, NG 500": "≤ 1e-4"}))),
     "allen-cahn-marching": Table(
         rows=(_r("one window: NG 1000, 4000 points + RAD (previous section)",
-                 _recipe("allen-cahn-ng1000-res4000-rad", AC_1W.format(pts="--points res=4000 ", n=1000,
-                                                                       rem=" --remedy rad:every=100 --eval-every 100")), (0,)),
-              _r("4 windows, NG 300", _recipe("allen-cahn-4w-ng300", AC_MARCH.format(h="", w="", n=300, k=4, rem="")), (0,)),
-              _r("6 windows, NG 250", _recipe("allen-cahn-6w-ng250", AC_MARCH.format(h="", w="", n=250, k=6, rem="")), (0,)),
+                 AC_RAD, (0,)),
+              _r("4 windows, NG 300",
+                 _recipe("allen-cahn-4w-ng300", AC_MARCH.format(h="", w="", n=300, k=4, rem="")), (0,)),
+              _r("6 windows, NG 250",
+                 _recipe("allen-cahn-6w-ng250", AC_MARCH.format(h="", w="", n=250, k=6, rem="")), (0,)),
               _r("8 windows, NG 200, `rad:every=50`",
                  _recipe("allen-cahn-8w-ng200-rad50", AC_MARCH.format(h="", w="", n=200, k=8,
                                                                       rem=" --remedy rad:every=50")), (0,)),
@@ -1076,12 +1089,12 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
               Row("4 windows, NG 450, `--weight ic=100` (row `seq2seq+natural-gradient-450`)",
                   Select("balancing", {"case": "allen-cahn", "row": "seq2seq+natural-gradient-450"}),
                   _balancing("allen-cahn", "seq2seq+natural-gradient-450", "1"), (1,)),
-              Row("**4 windows, NG 450, `--weight ic=100`, 3 harmonics** (row `seq2seq+natural-gradient-450-h3`)",
+              Row(AC_BEST,
                   Select("balancing", {"case": "allen-cahn", "row": "seq2seq+natural-gradient-450-h3"}),
                   _balancing("allen-cahn", "seq2seq+natural-gradient-450-h3", "0,1,2"), (0, 1, 2))),
         columns=(Label("configuration"), Seeds(sig=3), Mean(id="ours"), Stat("wall s (range)", how="range"),
                  Const("published: causal + modified MLP", id="paper",
-                       by={"**4 windows, NG 450, `--weight ic=100`, 3 harmonics** (row `seq2seq+natural-gradient-450-h3`)": 1.39e-4}),
+                       by={AC_BEST: 1.39e-4}),
                  Ratio("published / ours", num="paper", den="ours"))),
     "wave-marching": Table(
         rows=(Row("one window, Adam 1000 → NG 1000 (row `adam+natural-gradient-weighted`; parameter-space solve)",
@@ -1095,18 +1108,17 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
                  _recipe("wave-1w-3000pts-s1", WAVE_MARCH.format(
                      w=40, pts="--points res=3000 --points ic=300 --points ic_t=300 --points bc=300 ", a=1000, n=1000,
                      s=1)), (1,)),
-              Row("**2 windows** (row `seq2seq+natural-gradient-weighted`)",
+              Row(WAVE_2W,
                   Select("balancing", {"case": "wave", "row": "seq2seq+natural-gradient-weighted"}),
                   _balancing("wave", "seq2seq+natural-gradient-weighted", "0,1,2"), (0, 1, 2)),
-              Row("**3 windows** (row `seq2seq3+natural-gradient-weighted`)",
+              Row(WAVE_3W,
                   Select("balancing", {"case": "wave", "row": "seq2seq3+natural-gradient-weighted"}),
                   _balancing("wave", "seq2seq3+natural-gradient-weighted", "2"), (0, 1, 2))),
         columns=(Label("configuration (3 × 40 unless said, data terms weighted 100)"), Seeds(), Mean(id="ours"),
-                 Stat("wall s (range)", how="range"), Stat("best seed", field="rel_l2", how="min", fmt="num", id="best"),
+                 Stat("wall s (range)", how="range"),
+                 Stat("best seed", field="rel_l2", how="min", fmt="num", id="best"),
                  Stat("worst seed", field="rel_l2", how="max", fmt="num", id="worst"),
-                 Const("paper (NTK weights)", id="paper", by={
-                     "**2 windows** (row `seq2seq+natural-gradient-weighted`)": 1.7e-3,
-                     "**3 windows** (row `seq2seq3+natural-gradient-weighted`)": 1.7e-3}),
+                 Const("paper (NTK weights)", id="paper", by={WAVE_2W: 1.7e-3, WAVE_3W: 1.7e-3}),
                  Ratio("paper / best seed", num="paper", den="best"),
                  Ratio("paper / worst seed", num="paper", den="worst"))),
     "balancing-full-budget": Table(
@@ -1120,7 +1132,8 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
                  Ratio("mean / paper", num="ours", den="paper"),
                  Cell("final constraint weights (seed 0)", fn=_weights_seed0))),
     "balancing-wave-quarter": Table(
-        select=Select("balancing", {"case": "wave", "adam": 10000}), group_by=("row",), order={"row": ["vanilla", "ntk"]},
+        select=Select("balancing", {"case": "wave", "adam": 10000}), group_by=("row",),
+        order={"row": ["vanilla", "ntk"]},
         columns=(Label("wave (c = 2), 3 × 500, Adam 10000, fresh batches of 128", fields=("row",),
                        labels={"row": {"vanilla": "fixed weights", "ntk": "NTK weights (every 1000 steps)"}}),
                  Mean(id="ours"), Stat("wall s"),
@@ -1131,7 +1144,8 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
                 Select("balancing", {"case": ("helmholtz", "klein-gordon"), **NG_SELECT})),
         group_by=("case", "row"), order={"case": ["helmholtz", "klein-gordon"], "row": BAL_ORDER},
         columns=(Label("case", fields=("case",), labels={"case": CASE_LABELS}),
-                 Label("row", fields=("row",), labels={"row": BAL_LABELS}), Seeds(), Mean(id="ours"), Stat("wall s (mean)"),
+                 Label("row", fields=("row",), labels={"row": BAL_LABELS}), Seeds(), Mean(id="ours"),
+                 Stat("wall s (mean)"),
                  Const("paper (40000 steps)", id="paper", by=WTP_BY, keys=("case", "row")),
                  Ratio("mean / paper", num="ours", den="paper"))),
     "balancing-helmholtz-seed0": Table(
@@ -1205,7 +1219,8 @@ SECTIONS.update({
                  Stat("rel L2", field="rel_l2", fmt="num", sig=4))),
     "ntk-spread": Table(
         select=Select("ntk_spread"), group_by=("problem", "coef", "value"), rerun=NTK_CMD,
-        columns=(Label("problem", fields=("problem",)), Cell("coefficient", fn=lambda g: f"{g.key['coef']} = {g.key['value']:g}"),
+        columns=(Label("problem", fields=("problem",)),
+                 Cell("coefficient", fn=lambda g: f"{g.key['coef']} = {g.key['value']:g}"),
                  Stat("λ_max(K_res)", field="lmax_res", fmt="num", sig=3),
                  Stat("min_c λ_max(K_cc)", field="lmax_constraint_min", fmt="num", sig=3),
                  Stat("spread", field="spread", fmt="num", sig=3),
@@ -1230,6 +1245,19 @@ SECTIONS.update({
                         by={"*": Select("speed", {"name": "pinnsight (train's jitted Adam chunk)"})}),
                  Ratio("relative to pinnsight", num="ms", den="base"),
                  Stat("whole train() ms/step", field="wall_ms_per_step_train", fmt="num", sig=3))),
+    "auto-quick": Table(
+        select=Select("auto_quick", {"label": "auto", "size": "quick"}), group_by=("case",), order={"case": AUTO_ORDER},
+        rerun="python3 benchmarks/auto.py --quick --jsonl benchmarks/results/auto_quick.jsonl",
+        columns=(Label("case", fields=("case",), labels={"case": CASE_LABELS}),
+                 Lookup("vanilla", keys=("case",), sig=3,
+                        by={c: Select("auto_quick", {"case": c, "label": "vanilla", "size": "quick"})
+                            for c in AUTO_ORDER}),
+                 Mean("auto (first-order remedies)", sig=3), Stat("auto steps", field="steps", how="first", fmt="raw"),
+                 Stat("auto wall s"),
+                 Lookup("hand-picked", keys=("case",), sig=3,
+                        by={c: Select("auto_quick", {"case": c, "label": "hand", "size": "quick"})
+                            for c in AUTO_ORDER}),
+                 Cell("auto chose", fn=_auto_choice))),
 })
 
 
@@ -1255,6 +1283,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     for d in differ:
         print(f"render: rewrote {d}")
     return 0
+
+
+def _redesign(label: str, args: str) -> Row:
+    cmd = (f"{ENV}python3 benchmarks/run_row.py --jsonl benchmarks/results/redesign.jsonl --label {label} -- {args}")
+    return Row(label, Select("redesign", {"label": label}), cmd, (0,))
+
+
+SECTIONS.update({
+    # ---------------------------------------------------------------- issue 17: the redesign changed no result
+    "redesign-unchanged": Table(
+        rows=(_redesign("demo-before-issue17", "(pinnsight demo at commit 3238531)"),
+              _redesign("demo-after-issue17", "(pinnsight demo)"),
+              _redesign("helmholtz-ng-after-issue17", "helmholtz --x64 --model mlp:width=30,depth=3 "
+                        "--optimizer adam:steps=1000 --optimizer natural-gradient:steps=500"),
+              _r("convection β = 30, curriculum 7 stages + LM 300, last ×3 (recipes.jsonl)", CONV30_FINAL3, (0,))),
+        columns=(Label("run (seed 0)"), Mean("rel L2", sig=4), Stat("wall s (load 3–5, other jobs running)"))),
+})
 
 
 if __name__ == "__main__":

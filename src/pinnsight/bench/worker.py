@@ -112,7 +112,6 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
         result["version"] = __version__
         result["machine"] = machine_info()
         config = TrainConfig.from_dict(spec["config"])
-        jax.config.update("jax_enable_x64", bool(config.x64))  # a previous x64 run must not leak into this one
         run_dir = Path(spec["run_dir"])
         if _finished_run(run_dir, spec["config_hash"]):
             result["recovered"] = True

@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import PinnsightError
 from ..jsonio import dumps as strict_dumps
 from ..losses import as_function, loss_terms
+from ..precision import float64_scope
 from ..problems import grid_points
 from ..sampling import sample_batch
 from . import gradients as G
@@ -93,8 +94,8 @@ def ntk_probe(problem, static, params, batch, coeffs, weights=None, *, x64: bool
             out["gauss_newton"] = N.condition_from_jacobian(N.scaled_jacobian(js, weights))._asdict()
         return out
 
-    if x64 and not jax.config.jax_enable_x64:
-        with jax.enable_x64(True):
+    if x64:
+        with float64_scope():
             return run()
     return run()
 

@@ -153,9 +153,9 @@ class FamilyConfig:
 
 
 def _dtype(x64: bool):
-    if x64 and not jax.config.jax_enable_x64:
-        jax.config.update("jax_enable_x64", True)
-    return jnp.float64 if x64 else jnp.float32
+    from ..precision import dtype_of
+
+    return dtype_of(x64)
 
 
 def build_model(config: FamilyConfig, key: jax.Array | None = None):

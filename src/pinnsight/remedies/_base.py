@@ -173,6 +173,8 @@ class RemedySpec:
     owns_points: bool = False  # places the residual points itself (conflicts with adam:fresh=1)
     sum_of_squares: bool = True  # the loss stays Σ_k w_k mean(r_k²) (Gauss–Newton, natural gradient need it)
     first_order_only: bool = False  # acts during first-order phases only (weights held in second-order ones)
+    adapts_weights: bool = False  # sets the loss weights itself (a fixed --weight would fight it)
+    schedules_coefficient: bool = False  # raises a coefficient of the problem stage by stage
     #: history columns it writes, grouped into panels of the remedies figure: ((title, (column, ...)), ...);
     #: a column ending in "*" stands for every column with that prefix
     timeline: tuple[tuple[str, tuple[str, ...]], ...] = ()

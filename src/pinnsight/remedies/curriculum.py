@@ -87,6 +87,6 @@ SPEC = register_remedy(RemedySpec(
     "curriculum", "raise a coefficient to its target in warm-started stages (Krishnapriyan et al. 2021)",
     {"coef": "", "start": 1.0, "stages": 4, "spacing": "linear", "values": "", "keep_optimizer": 0,
      "final_steps": 1.0}, build, check,
-    aliases=("curriculum-regularization",), driver=True,
+    aliases=("curriculum-regularization",), driver=True, schedules_coefficient=True,
     timeline=(("curriculum coefficient", ("coef_*",)),),
 ))

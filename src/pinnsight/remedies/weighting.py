@@ -272,16 +272,16 @@ def check_inverse_dirichlet(options, problem):
 
 LRA = register_remedy(RemedySpec(
     "lra", "learning-rate annealing: λ_i from max|∇L_res| / mean|∇L_i|, moving average (Wang, Teng, Perdikaris 2021)",
-    {"alpha": 0.9, "every": 10, "weighted": 0, "pool": "all", "during": "adam"}, build_lra, check_lra, first_order_only=True,
+    {"alpha": 0.9, "every": 10, "weighted": 0, "pool": "all", "during": "adam"}, build_lra, check_lra, first_order_only=True, adapts_weights=True,
     aliases=("learning-rate-annealing",),
 ))
 NTK = register_remedy(RemedySpec(
     "ntk", "NTK weights λ_j = Tr(K) / Tr(K_jj) from per-point Jacobians (Wang, Yu, Perdikaris 2022)",
-    {"every": 1000, "points": 0, "alpha": 1.0, "chunk": 256, "during": "adam"}, build_ntk, check_ntk, first_order_only=True,
+    {"every": 1000, "points": 0, "alpha": 1.0, "chunk": 256, "during": "adam"}, build_ntk, check_ntk, first_order_only=True, adapts_weights=True,
     aliases=("ntk-weights",),
 ))
 INVERSE_DIRICHLET = register_remedy(RemedySpec(
     "inverse-dirichlet", "inverse-Dirichlet weights: λ_k from max_t std(∇L_t) / std(∇L_k) (Maddu et al. 2022)",
-    {"alpha": 0.5, "every": 10, "ref": "max", "during": "adam"}, build_inverse_dirichlet, check_inverse_dirichlet, first_order_only=True,
+    {"alpha": 0.5, "every": 10, "ref": "max", "during": "adam"}, build_inverse_dirichlet, check_inverse_dirichlet, first_order_only=True, adapts_weights=True,
     aliases=("idw",),
 ))
