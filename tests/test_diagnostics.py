@@ -390,3 +390,13 @@ def test_grad_stats_remedy_logs_gradient_columns():
     events = result.metrics["remedies"]["grad-stats"]["events"]
     assert [e["step"] for e in events] == [10, 20, 40, 60]
     assert sum(events[0]["hist"]["res"]) == result.metrics["n_params"]
+
+
+def test_divergence_and_non_finite_runs_are_named():
+    from pinnsight.diagnostics import signatures as S
+
+    phases = [{"name": "adam", "steps": 50, "stop_reason": "diverged", "start_loss": 2.7, "end_loss": 3e16}]
+    f = S.training_broke_down("diverged", phases)
+    assert f.name == "diverged" and f.severity == "critical" and "adam" in f.message
+    assert S.training_broke_down("nan", [{"name": "lbfgs", "steps": 3, "stop_reason": "nan"}]).name == "non-finite"
+    assert S.training_broke_down("budget", phases) is None
