@@ -166,6 +166,7 @@ class TrainConfig:
             if owner is not None:
                 raise PinnsightError(f"adam:fresh=1 draws its own points every step; remedy {owner.name} "
                                      "places the points itself: use one or the other")
+        _check_sum_of_squares(self.phases, self.remedies)
 
     def build_problem(self):
         if isinstance(self.problem, Problem):
@@ -280,3 +281,17 @@ def read_config_file(path) -> TrainConfig:
         return TrainConfig.from_dict(data)
     except PinnsightError as e:
         raise PinnsightError(f"--config {path}: {e}") from None
+
+
+def _check_sum_of_squares(phases, remedies) -> None:
+    """Refuse a phase that needs the loss to be Σ w mean(r²) beside a remedy that declares it changes the loss."""
+    from .optimizers import phase_spec
+    from .remedies import remedy_specs
+
+    changed = [r.name for r in remedies if not remedy_specs()[r.name].sum_of_squares]
+    needy = [p.name for p in phases if phase_spec(p.name).needs_sum_of_squares]
+    if changed and needy:
+        raise PinnsightError(
+            f"{needy[0]} needs the loss to be the weighted sum of squared residuals, and remedy {', '.join(changed)} "
+            "changes it: use lbfgs, bfgs, ssbroyden or newton-cg with it")
+

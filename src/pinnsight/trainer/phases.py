@@ -17,7 +17,6 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from .. import keys
-from ..errors import PinnsightError
 from ..optimizers import DIVERGED, REASONS, STALL, Method, PhaseContext, make_chunk, phase_spec, strong
 
 
@@ -151,12 +150,3 @@ class Guard:
         elif self.stall_steps and steps - self.best_step >= self.stall_steps:
             return STALL
         return None
-
-
-def check_phases(phases, sum_of_squares: bool, why: str) -> None:
-    """Refuse, before any work, a phase that needs the loss to be a sum of squares when a remedy changed it."""
-    for phase in phases:
-        if phase_spec(phase.name).needs_sum_of_squares and not sum_of_squares:
-            raise PinnsightError(
-                f"{phase.name} needs the loss to be the weighted sum of squared residuals, and {why} changes it: "
-                "use lbfgs, bfgs, ssbroyden or newton-cg with it")

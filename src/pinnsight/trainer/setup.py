@@ -20,7 +20,7 @@ from ..problems import grid_points
 from ..remedies import NO_CHANGE, Changes, RemedySetup, build_remedies, chain, parse_spec, remedy_specs
 from ..sampling import sample_batch
 from .evaluate import Evaluator
-from .phases import PhaseCompiler, check_phases
+from .phases import PhaseCompiler
 from .recorder import Recorder
 from .state import PhaseReport, TrainingState
 
@@ -101,9 +101,8 @@ def setup_run(config, problem, progress: bool | None, t_start: float | None = No
     static, state = initial_state(config, problem)
     members, remedy = build_members(config, problem, static, dtype)
     objective = make_objective(problem, static, mean_squares if remedy is None else remedy.reduce(mean_squares))
-    props = remedy_properties(config)
-    not_squares = [p.name for p in props if not p.sum_of_squares]
-    check_phases(config.phases, not not_squares, f"remedy {', '.join(not_squares)}")
+    not_squares = [p.name for p in remedy_properties(config) if not p.sum_of_squares]  # (TrainConfig refuses
+    # a phase that needs a sum of squares beside them)
     sample = lambda key: sample_batch(problem, key, config.points, dtype)  # noqa: E731
     compiler = PhaseCompiler(problem, static, objective, sum_of_squares=not not_squares, sample=sample,
                              seed=config.seed)
