@@ -25,7 +25,7 @@ def make(**changes):
     return ps.Problem(**{**fields, **changes})
 
 
-def fails(match, **changes):
+def check_fails(match, **changes):
     with pytest.raises(ps.PinnsightError, match=match) as info:
         make(**changes)
     assert str(info.value).startswith("problem 'mine': ") and "\n" not in str(info.value)
@@ -34,12 +34,13 @@ def fails(match, **changes):
 
 # ------------------------------------------------------------------------------------------- valid problems
 def test_the_base_problem_and_valid_variants_build():
-    make()
-    make(residual=lambda u, *z: _residual(u, *z))  # *args
-    make(residual=lambda u, x, t, c, extra=1.0: _residual(u, x, t, c))  # a default argument
-    make(residual=lambda u, x, t, c: jnp.reshape(_residual(u, x, t, c), (1,)))  # (1,) per point
-    make(constraints=(ps.Initial(jnp.sin), ps.Periodic("x", derivatives=1), ps.Dirichlet(coords=["x"], name="d")))
-    make(constraints=())  # a residual alone (data terms come later)
+    assert make().term_names == ("res", "ic", "bc")
+    assert make(residual=lambda u, *z: _residual(u, *z)).dim == 2  # *args
+    assert make(residual=lambda u, x, t, c, extra=1.0: _residual(u, x, t, c)).name == "mine"  # a default argument
+    assert make(residual=lambda u, x, t, c: jnp.reshape(_residual(u, x, t, c), (1,))).dim == 2  # (1,) per point
+    p = make(constraints=(ps.Initial(jnp.sin), ps.Periodic("x", derivatives=1), ps.Dirichlet(coords=["x"], name="d")))
+    assert p.term_names == ("res", "ic", "bc", "d")
+    assert make(constraints=()).term_names == ("res",)  # a residual alone (data terms come later)
 
 
 def test_sequences_are_normalised():
@@ -84,7 +85,7 @@ def test_every_registered_problem_builds_fast_and_compiles_nothing():
     (None, r"bounds: expected one \(lo, hi\) pair per coordinate"),
 ])
 def test_bad_bounds(bounds, match):
-    fails(match, bounds=bounds)
+    check_fails(match, bounds=bounds)
 
 
 # ---------------------------------------------------------------------------------------------------- coords
@@ -99,7 +100,7 @@ def test_bad_bounds(bounds, match):
     ({"periodic": "x"}, r"periodic: expected a tuple"),
 ])
 def test_bad_coordinates(changes, match):
-    fails(match, **changes)
+    check_fails(match, **changes)
 
 
 def test_a_bad_name_is_refused():
@@ -117,7 +118,7 @@ def test_a_bad_name_is_refused():
     (jnp.ones(2), r"coefficient 'beta': .* is not a real number"),
 ])
 def test_bad_coefficients(value, match):
-    fails(match, coefficients={"beta": value})
+    check_fails(match, coefficients={"beta": value})
 
 
 def test_with_coefficients_is_checked_too():
@@ -143,21 +144,21 @@ def test_with_coefficients_is_checked_too():
     (42, r"constraints: expected a tuple of constraints, got 42"),
 ])
 def test_bad_constraints(constraints, match):
-    fails(match, constraints=constraints)
+    check_fails(match, constraints=constraints)
 
 
 @pytest.mark.parametrize("n", [0, -5, 1.5, True, "100", None])
 def test_constraint_n_points_must_be_a_positive_integer(n):
-    fails(r"constraint 'ic' \(Initial\): n_points must be a positive integer",
+    check_fails(r"constraint 'ic' \(Initial\): n_points must be a positive integer",
           constraints=(ps.Initial(jnp.sin, n_points=n),))
 
 
 def test_an_initial_condition_needs_a_time_coordinate():
-    fails(r"constraint 'ic' \(Initial\): an initial condition needs a time coordinate", time=None)
+    check_fails(r"constraint 'ic' \(Initial\): an initial condition needs a time coordinate", time=None)
 
 
 def test_boundary_faces_need_a_spatial_coordinate():
-    fails(r"constraint 'bc' \(Dirichlet\): the problem has no spatial coordinate", coords=("t",),
+    check_fails(r"constraint 'bc' \(Dirichlet\): the problem has no spatial coordinate", coords=("t",),
           bounds=((0.0, 1.0),), residual=lambda u, t, c: jax.grad(u)(t), constraints=(ps.Dirichlet(),),
           coefficients={})
 
@@ -172,7 +173,7 @@ def test_boundary_faces_need_a_spatial_coordinate():
      r"constraint 'bc' \(Dirichlet\) sample: fails on a test point: TypeError"),
 ])
 def test_bad_constraint_values(constraint, match):
-    fails(match, constraints=(constraint,))
+    check_fails(match, constraints=(constraint,))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,11 +201,11 @@ class Custom(Constraint):
 
 def test_a_custom_constraint_is_checked_abstractly():
     make(constraints=(Custom(),))
-    fails(r"constraint 'custom' \(Custom\) residual: returns bool values per row", constraints=(Custom("bool"),))
-    fails(r"constraint 'custom' \(Custom\) residual: returns shape \(2, 3\) per row \(6 values\)",
+    check_fails(r"constraint 'custom' \(Custom\) residual: returns bool values per row", constraints=(Custom("bool"),))
+    check_fails(r"constraint 'custom' \(Custom\) residual: returns shape \(2, 3\) per row \(6 values\)",
           constraints=(Custom("matrix"),))
-    fails(r"constraint 'custom' \(Custom\) residual: returns a tuple of 2 values", constraints=(Custom("tuple"),))
-    fails(r"constraint 'custom' \(Custom\) sample: sample\(key, problem, n\) must return n rows .* got shape \(2,\)",
+    check_fails(r"constraint 'custom' \(Custom\) residual: returns a tuple of 2 values", constraints=(Custom("tuple"),))
+    check_fails(r"constraint 'custom' \(Custom\) sample: sample\(key, problem, n\) must return n rows .* got shape \(2,\)",
           constraints=(Custom("flat-sample"),))
 
 
@@ -216,7 +217,7 @@ def test_a_custom_constraint_is_checked_abstractly():
     ("u_t + u_x", r"residual: 'u_t \+ u_x' is not callable"),
 ])
 def test_a_residual_with_a_wrong_signature(residual, match):
-    fails(match, residual=residual)
+    check_fails(match, residual=residual)
 
 
 @pytest.mark.parametrize("residual, match", [
@@ -234,7 +235,7 @@ def test_a_residual_with_a_wrong_signature(residual, match):
     (lambda u, x, t, c: u(x, t) + jnp.ones(3) @ jnp.ones(4), r"residual: fails on a test point: TypeError"),
 ])
 def test_a_residual_with_wrong_values(residual, match):
-    fails(match, residual=residual)
+    check_fails(match, residual=residual)
 
 
 def test_a_residual_is_never_run_at_build_only_traced():
@@ -259,7 +260,7 @@ def test_a_residual_is_never_run_at_build_only_traced():
     ({"options": ["u0"]}, r"options: expected a mapping"),
 ])
 def test_bad_exact_reference_and_options(changes, match):
-    fails(match, **changes)
+    check_fails(match, **changes)
 
 
 def test_has_reference_and_reference_solution():
