@@ -59,71 +59,84 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
     is adopted whole: its remedy spec (if any) replaces the first-order picks (``user_specs`` kept), no fixed weights
     or model swap; ``resolve_auto`` then sets the recipe's precision, network, points and optimizer phases.
     """
-    registry = remedy_specs()
-    specs = list(user_specs)
-    names = [parse_spec(s)[0] for s in specs]
-    weights: dict[str, float] = {}
-    new_model = None
-    reasons: list[dict[str, str]] = []
-
-    def driver(name):
-        return registry[name].driver if name in registry else False
-
+    picks = _Picks(list(user_specs), [parse_spec(s)[0] for s in user_specs])
     rank = {n: i for i, n in enumerate(PRIORITY)}
     ordered = sorted(findings, key=lambda f: (rank.get(f.name, len(PRIORITY)), -SEVERITIES.index(f.severity)))
     for f in ordered:
-        if f.name == "unbalanced-terms" and f.evidence.get("largest") == "res" \
-                and any(registry[n].schedules_coefficient for n in names):
+        if f.name == "unbalanced-terms" and f.evidence.get("largest") == "res" and picks.any("schedules_coefficient"):
             # the residual dominates because the coefficient is large: the curriculum treats that cause (adding a
             # weighting on top took reaction ρ = 10 from 4.7e-2 to 0.63 in benchmarks/auto.py --quick)
-            reasons.append({"finding": f.name, "choice": "none", "why": "explained by the coefficient's "
-                            "conditioning growth, which the curriculum treats"})
+            picks.reasons.append({"finding": f.name, "choice": "none", "why": "explained by the coefficient's "
+                                  "conditioning growth, which the curriculum treats"})
             continue
-        for s in f.suggestions:
-            if s.recipe is not None:
-                continue  # whole recipes are taken below, only when asked
-            if s.spec is not None:
-                name = parse_spec(s.spec)[0]
-                if name in names:
-                    reasons.append({"finding": f.name, "choice": s.spec, "why": s.why, "note": "already chosen"})
-                    break
-                if driver(name) and any(driver(n) for n in names):
-                    continue
-                specs.append(s.spec)
-                names.append(name)
-                reasons.append({"finding": f.name, "choice": s.spec, "why": s.why})
+        for s in f.suggestions:  # the first that fits (whole recipes are taken below, only when asked)
+            if s.recipe is None and picks.take(f, s, model, model_options):
                 break
-            if s.args[:1] == ("--weight",):
-                ((term, w),) = parse_pairs([s.args[1]], "--weight").items()
-                if term in weights or any(registry[n].adapts_weights for n in names):
-                    continue
-                weights[term] = coerce(w, float, "--weight", term)
-                reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})
-                break
-            if s.args[:1] == ("--model",) and model == "mlp" and new_model is None:
-                name, options = parse_named(s.args[1], "--model")
-                keep = {k: v for k, v in (model_options or {}).items() if k in ("width", "depth")}
-                new_model = (name, {**keep, **options})
-                reasons.append({"finding": f.name, "choice": " ".join(s.args), "why": s.why})
-                break
-    recipe = None
-    if recipes:
-        for f in ordered:
-            s = next((s for s in f.suggestions if s.recipe is not None), None)
-            if s is None:
-                continue
-            # a recipe is taken whole, as measured: it replaces the first-order choices (a weighting or resampling
-            # remedy under a natural-gradient phase made Helmholtz worse, and causal weighting is not a sum of
-            # squares, which Gauss–Newton needs)
-            recipe = s.recipe
-            replaced = [sp for sp in specs if sp not in user_specs]
-            specs = list(user_specs) + ([s.spec] if s.spec is not None else [])
-            weights, new_model = {}, None
-            reasons.append({"finding": f.name, "choice": f"recipe {s.recipe}: "
-                            + " ".join(([f"--remedy {s.spec}"] if s.spec else []) + list(s.args)),
-                            "why": s.why, "note": "replaces " + (", ".join(replaced) or "nothing")})
-            break
-    return AutoChoice(tuple(specs), weights, new_model, tuple(reasons), recipe)
+    recipe = _adopt_recipe(ordered, picks, user_specs) if recipes else None
+    return AutoChoice(tuple(picks.specs), picks.weights, picks.model, tuple(picks.reasons), recipe)
+
+
+@dataclasses.dataclass
+class _Picks:
+    """What ``choose`` has picked so far."""
+
+    specs: list
+    names: list
+    weights: dict = dataclasses.field(default_factory=dict)
+    model: tuple | None = None
+    reasons: list = dataclasses.field(default_factory=list)
+
+    def any(self, prop: str) -> bool:
+        """Whether a picked remedy declares ``prop`` (a RemedySpec property)."""
+        registry = remedy_specs()
+        return any(getattr(registry[n], prop) for n in self.names if n in registry)
+
+    def note(self, f, s, **extra) -> bool:
+        self.reasons.append({"finding": f.name, "choice": s.spec or " ".join(s.args), "why": s.why, **extra})
+        return True
+
+    def take(self, f, s, model: str, model_options) -> bool:
+        """Pick suggestion ``s`` of finding ``f`` if it fits; True when the finding is served."""
+        if s.spec is not None:
+            name = parse_spec(s.spec)[0]
+            if name in self.names:
+                return self.note(f, s, note="already chosen")
+            driver = remedy_specs()[name].driver if name in remedy_specs() else False
+            if driver and self.any("driver"):
+                return False
+            self.specs.append(s.spec)
+            self.names.append(name)
+            return self.note(f, s)
+        if s.args[:1] == ("--weight",):
+            ((term, w),) = parse_pairs([s.args[1]], "--weight").items()
+            if term in self.weights or self.any("adapts_weights"):
+                return False
+            self.weights[term] = coerce(w, float, "--weight", term)
+            return self.note(f, s)
+        if s.args[:1] == ("--model",) and model == "mlp" and self.model is None:
+            name, options = parse_named(s.args[1], "--model")
+            keep = {k: v for k, v in (model_options or {}).items() if k in ("width", "depth")}
+            self.model = (name, {**keep, **options})
+            return self.note(f, s)
+        return False
+
+
+def _adopt_recipe(ordered, picks: _Picks, user_specs) -> str | None:
+    """The first finding naming a whole second-order recipe: taken whole, as measured — it replaces the first-order
+    choices (a weighting or resampling remedy under a natural-gradient phase made Helmholtz worse, and causal
+    weighting is not a sum of squares, which Gauss–Newton needs)."""
+    for f in ordered:
+        s = next((s for s in f.suggestions if s.recipe is not None), None)
+        if s is None:
+            continue
+        replaced = [sp for sp in picks.specs if sp not in user_specs]
+        picks.specs = list(user_specs) + ([s.spec] if s.spec is not None else [])
+        picks.weights, picks.model = {}, None
+        picks.reasons.append({"finding": f.name, "choice": f"recipe {s.recipe}: "
+                              + " ".join(([f"--remedy {s.spec}"] if s.spec else []) + list(s.args)),
+                              "why": s.why, "note": "replaces " + (", ".join(replaced) or "nothing")})
+        return s.recipe
+    return None
 
 
 def split_auto(specs: Sequence[str]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
