@@ -37,11 +37,7 @@ def plot_solution(result, path: Path) -> None:
             (axes[1], exact, "reference", {"vmin": vmin, "vmax": vmax, "cmap": "rainbow"}),
             (axes[2], err, "|prediction − reference|", {"cmap": "viridis"}),
         ):
-            im = ax.imshow(data, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **kw)
-            ax.set_title(name)
-            ax.set_xlabel(n1)
-            ax.set_ylabel(n0)
-            fig.colorbar(im, ax=ax)
+            _map(fig, ax, data, name, extent, (n0, n1), kw)
     else:
         return
     fig.suptitle(title)
@@ -78,16 +74,21 @@ def plot_prediction_residual(problem, axes, prediction, residual, path: Path) ->
             (panels[1], np.maximum(res, floor), "|residual|",
              {"cmap": "viridis", "norm": matplotlib.colors.LogNorm(vmin=max(floor, top * 1e-8), vmax=top)}),
         ):
-            im = ax.imshow(data, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **kw)
-            ax.set_title(name)
-            ax.set_xlabel(n1)
-            ax.set_ylabel(n0)
-            fig.colorbar(im, ax=ax)
+            _map(fig, ax, data, name, extent, (n0, n1), kw)
     else:
         return
     fig.suptitle(title)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _map(fig, ax, data, name, extent, coords, kw) -> None:
+    """One field over a 2-D grid: image, title, axis names, colour bar."""
+    im = ax.imshow(data, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **kw)
+    ax.set_title(name)
+    ax.set_xlabel(coords[1])
+    ax.set_ylabel(coords[0])
+    fig.colorbar(im, ax=ax)
 
 
 def plot_losses(history: list[dict[str, Any]], path: Path) -> None:
