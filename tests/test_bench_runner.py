@@ -12,7 +12,7 @@ import pytest
 
 from pinnsight.bench import ResultsDB, load_suite
 from pinnsight.bench.runner import run_suite
-from pinnsight.runs import RUN_FILES
+from pinnsight.runs import RUN_FILES, is_unfinished
 
 TINY = """
 seeds = [0, 1]
@@ -85,13 +85,24 @@ def test_killing_the_runner_mid_sweep_loses_nothing_and_resumes(tmp_path):
     assert 1 <= len(before) < 3  # killed mid-sweep
     for r in before.values():  # every recorded row is whole
         assert r["status"] == "ok" and r["rel_l2"] is not None and r["stop_reason"] and r["finished_at"]
-    for d in (runs / "kill").iterdir():  # run directories are complete or hidden temporaries
-        assert d.name.startswith(".") or all((d / f).is_file() for f in RUN_FILES), d
-    s = run_suite(load_suite(tmp_path / "kill.toml"), db_path, runs, processes=False, echo=lambda _: None)
+    # run directories are complete, hidden temporaries, or the unfinished run the kill interrupted (a checkpoint)
+    unfinished = [d for d in (runs / "kill").iterdir() if is_unfinished(d)]
+    for d in (runs / "kill").iterdir():
+        assert d.name.startswith(".") or d in unfinished or all((d / f).is_file() for f in RUN_FILES), d
+    lines = []
+    s = run_suite(load_suite(tmp_path / "kill.toml"), db_path, runs, processes=False, echo=lines.append)
     assert (s.ok, s.failed, s.skipped) == (3 - len(before), 0, len(before))
-    with ResultsDB(db_path) as db:
-        after = db.rows()
+    assert sum("resumed" in line for line in lines) == len(unfinished)  # went on from their checkpoints
+    assert all(all((d / f).is_file() for f in RUN_FILES) for d in unfinished)
+    assert sorted(d.name for d in (runs / "kill").iterdir() if not d.name.startswith(".")) == \
+        sorted({Path(r["run_dir"]).name for r in after_rows(db_path).values()})  # no second directory for a resumed run
+    after = after_rows(db_path)
     assert len(after) == 3 and all(after[h] == row for h, row in before.items())  # finished rows untouched
+
+
+def after_rows(db_path: Path) -> dict:
+    with ResultsDB(db_path) as db:
+        return db.rows()
 
 
 @pytest.fixture(autouse=True)

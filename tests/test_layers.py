@@ -12,7 +12,7 @@ ROOT = pathlib.Path(pinnsight.__file__).parent
 LAYERS = (
     ("errors", "spec", "keys", "precision", "jsonio", "progress", "derivatives"),
     ("reference",),
-    ("problems", "geometry", "data"),
+    ("problems", "geometry", "data", "observations"),
     ("sampling", "hard.linear"),
     ("models",),
     ("losses", "gradients", "kernels", "evaluation"),
@@ -22,7 +22,7 @@ LAYERS = (
     ("trainer",),
     ("diagnostics",),
     ("planner",),
-    ("runs", "plots", "figures", "hard.family", "hard", "run_diagnosis"),
+    ("runs", "plots", "figures", "hard.family", "hard", "run_diagnosis", "training", "predict"),
     ("bench", "cli", "__init__"),
 )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import spec
-from .errors import PinnsightError
+from .errors import PinnsightError, TrainingInterrupted
 
 DEMO = {"problem": "convection", "params": {"beta": 5.0}, "adam": 3000, "lbfgs": 500}
 
@@ -63,19 +63,21 @@ def remedies():
         click.echo("    " + ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}" for k, v in spec.defaults.items()))
 
 
-def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
-    """Train ``config`` and write its run directory ``out``, proven writable first. ``progress``: None shows the
-    bar only when stderr is a terminal (``progress.progress_enabled``)."""
-    from .runs import check_new_run_dir, default_run_dir, write_run
-    from .planner import train
-
-    from .optimizers import phase_spec
+def _train_and_write(config, out: Path | None, progress: bool | None, checkpoint_every: float = 0.0) -> dict:
+    """Train ``config`` and write its run directory ``out``, proven writable first (checkpointed every
+    ``checkpoint_every`` seconds, 0: not). ``progress``: None shows the bar only when stderr is a terminal
+    (``progress.progress_enabled``)."""
+    from .runs import default_run_dir
+    from .training import train_into
 
     out = Path(out) if out is not None else default_run_dir(config.problem_name, config.seed)
-    check_new_run_dir(out)
-    result = train(config, progress=progress)
-    write_run(out, result)
-    m = result.metrics
+    result = train_into(config, out, progress=progress, checkpoint_every=checkpoint_every)
+    return _echo_result(config, result.metrics, out)
+
+
+def _echo_result(config, m: dict, out: Path) -> dict:
+    from .optimizers import phase_spec
+
     error = f"rel_l2 = {m['rel_l2']:.3e}" if "rel_l2" in m else \
         f"no reference; PDE residual RMS on fresh points = {m['residual']['res_rms_fresh']:.3e}"
     click.echo(f"{config.problem_name}: {error}  ({m['steps']} steps, {m['wall_s']:.1f} s, stopped: {m['stop_reason']})")
@@ -115,11 +117,36 @@ def _train_and_write(config, out: Path | None, progress: bool | None) -> dict:
               help="Record per-term gradient statistics every 500 steps (= --remedy grad-stats; see README).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--checkpoint-every", default="60", show_default=True, metavar="SECONDS",
+              help="Save the training state in the run directory this often (and on SIGTERM/Ctrl-C), so that "
+                   "--resume can continue it; 0: no checkpoints.")
+@click.option("--resume", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
+              help="Continue the unfinished run RUN_DIR (interrupted or killed) from its checkpoint, to the same "
+                   "result as an uninterrupted run; no other training option may be given.")
 @click.pass_context
-def train(ctx, problem, config_file, out, no_progress, **options):
+def train(ctx, problem, config_file, out, no_progress, checkpoint_every, resume, **options):
     """Train a PINN on PROBLEM (or the run file of --config) and write its run directory."""
+    every = spec.coerce(checkpoint_every, float, "command line", "--checkpoint-every")
+    if not every >= 0 or every == float("inf"):
+        raise PinnsightError(f"--checkpoint-every must be a finite number of seconds ≥ 0, got {checkpoint_every}")
+    progress = False if no_progress else None
+    if resume is not None:
+        _check_resume_alone(ctx, problem, config_file, out, options)
+        from .training import resume_run
+
+        result = resume_run(resume, progress=progress, checkpoint_every=every)
+        _echo_result(result.config, result.metrics, resume)
+        return
     config = _command_config(ctx, problem, config_file, options)
-    _train_and_write(config, out, progress=False if no_progress else None)
+    _train_and_write(config, out, progress=progress, checkpoint_every=every)
+
+
+def _check_resume_alone(ctx, problem, config_file, out, options) -> None:
+    given = [n for n in options if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    given += [n for n, v in (("PROBLEM", problem), ("config", config_file), ("out", out)) if v is not None]
+    if given:
+        shown = ", ".join(n if n == "PROBLEM" else "--" + n.replace("_", "-") for n in given)
+        raise PinnsightError(f"--resume continues a run as it was configured; {shown} cannot be given with it")
 
 
 def _command_config(ctx, problem, config_file, options):
@@ -135,10 +162,11 @@ def _command_config(ctx, problem, config_file, options):
 
 def command_config(args):
     """The ``TrainConfig`` that ``pinnsight train ARGS`` would train: parsed and validated, nothing trained and
-    nothing written (``--out`` and ``--no-progress`` are accepted and ignored)."""
+    nothing written (``--out``, ``--no-progress``, ``--checkpoint-every`` and ``--resume`` are accepted and
+    ignored)."""
     with train.make_context("train", list(args)) as ctx:
         options = dict(ctx.params)
-        for name in ("out", "no_progress"):
+        for name in ("out", "no_progress", "checkpoint_every", "resume"):
             options.pop(name)
         return _command_config(ctx, options.pop("problem"), options.pop("config_file"), options)
 
@@ -489,6 +517,31 @@ def out_of_memory(e: BaseException) -> str | None:
     return None
 
 
+@cli.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(path_type=Path))
+@click.option("--points", "points_file", required=True, type=click.Path(path_type=Path), metavar="FILE",
+              help="The points: a .csv (header row of the coordinate names) or .npz (one array per coordinate).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Write the predictions here (.csv or .npz: coordinates, then fields). Default: CSV on stdout.")
+def predict(run_dir, points_file, out):
+    """Predict every field of the trained run RUN at the points of FILE."""
+    from .observations import read_points
+    from .predict import check_suffix, csv_text, load, write_predictions
+    from .runs import check_destination
+
+    if out is not None:
+        check_suffix(out, "--out")
+        check_destination(out, "--out", kind="file")
+    run = load(run_dir)
+    points = read_points(points_file, coords=run.coords, bounds=run.bounds)
+    values = run.predict(points)
+    if out is None:
+        click.echo(csv_text(points, values, run.coords), nl=False)
+        return
+    write_predictions(out, points, values, run.coords)
+    click.echo(f"predictions: {out} ({len(points)} points; {', '.join(run.fields)})")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning bad input into one ``pinnsight: error: ...`` line and exit code 2."""
     try:
@@ -502,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as e:
         click.echo(f"pinnsight: error: {e.format_message()}", err=True)
         return e.exit_code
+    except TrainingInterrupted as e:
+        click.echo(f"pinnsight: {e}; continue it with `pinnsight train --resume {e.path.parent}`", err=True)
+        return 128 + e.signum
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("pinnsight: interrupted", err=True)
         return 130

@@ -200,15 +200,19 @@ def plan(config: TrainConfig, *, progress: bool | None = False) -> tuple[TrainCo
         return resolve_auto(config, progress=progress)
 
 
-def train(config_or_problem, config: TrainConfig | None = None, *, progress: bool | None = None) -> RunResult:
-    """Plan (resolve ``--remedy auto``), then train (``pinnsight.trainer.train``: same arguments); the planner's
-    record is ``metrics["auto"]``. The trainer itself knows nothing of planning."""
+def train(config_or_problem, config: TrainConfig | None = None, *, progress: bool | None = None,
+          checkpoint=None, checkpoint_every: float = 60.0, extra: dict | None = None) -> RunResult:
+    """Plan (resolve ``--remedy auto``), then train (``pinnsight.trainer.train``: same arguments, checkpoints
+    included; the checkpoint records the planned config and the planner's choice, so a resumed run does not plan
+    again); the planner's record is ``metrics["auto"]``. The trainer itself knows nothing of planning."""
     if isinstance(config_or_problem, Problem):
         config = TrainConfig(problem=config_or_problem) if config is None else config.with_problem(config_or_problem)
     else:
         config = config_or_problem
     planned, record = plan(config, progress=False if progress is False else None)
-    result = train_only(planned, progress=progress)
+    extra = {**(extra or {}), **({"auto": record} if record else {})}
+    result = train_only(planned, progress=progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                        extra=extra)
     if record:
         result.metrics["auto"] = record
     return result

@@ -37,6 +37,14 @@ from .precision import dtype_of
 from .trainer import RunResult
 
 RUN_FILES = ("config.json", "history.csv", "metrics.json", "params.eqx")
+#: what a run directory holds while its training runs (``pinnsight train --resume DIR`` continues it)
+CHECKPOINT = "checkpoint.pkl"
+
+
+def is_unfinished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` is a run whose training has not finished: a checkpoint and no run files yet."""
+    run_dir = Path(run_dir)
+    return (run_dir / CHECKPOINT).is_file() and not (run_dir / "config.json").exists()
 
 
 def check_destination(path: Path, what: str, *, kind: str = "run") -> Path:
@@ -70,6 +78,9 @@ def _check_destination(path: Path, what: str, kind: str) -> Path:
                 raise PinnsightError(f"{what} {path} is not writable")
         elif not path.is_dir():
             raise PinnsightError(f"{what} {path} is a file, not a directory")
+        elif kind == "run" and is_unfinished(path):
+            raise PinnsightError(f"{what} {path} holds an unfinished run; continue it with `pinnsight train "
+                                 f"--resume {path}` or choose a new directory")
         elif kind == "run" and any(path.iterdir()):
             held = "holds another run" if (path / "config.json").exists() else "is not empty"
             raise PinnsightError(f"{what} {path} already exists and {held}; choose a new directory")
@@ -135,24 +146,38 @@ def environment() -> dict[str, Any]:
 
 
 @contextmanager
-def new_run_dir(out: Path) -> Iterator[Path]:
+def new_run_dir(out: Path, finishing: bool = False) -> Iterator[Path]:
     """Atomic creation of the run directory ``out``: yields a temporary directory beside it, renamed to ``out``
     when the block succeeds and removed when it fails, so a run directory is either complete or absent. ``out``
-    must be new or an empty directory (``check_new_run_dir``)."""
+    must be new or an empty directory (``check_new_run_dir``), or with ``finishing`` the unfinished run whose
+    training just ended (its checkpoint is replaced by the complete run)."""
     out = Path(out)
-    check_new_run_dir(out)
+    if not (finishing and is_unfinished(out)):
+        check_new_run_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(out.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{_owner()}.", suffix=".tmp", dir=out.parent))
     with _remove_on_sigterm():
         try:
             yield tmp
-            if out.is_dir():
-                out.rmdir()  # empty (checked above)
-            os.rename(tmp, out)
+            _replace_dir(out, tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+
+def _replace_dir(out: Path, tmp: Path) -> None:
+    """Rename ``tmp`` to ``out``: an empty ``out`` is removed first, an unfinished run moved aside and then
+    removed (a kill in between leaves the complete run, or the checkpoint to resume)."""
+    if is_unfinished(out):
+        aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.{_owner()}.", suffix=".tmp", dir=out.parent))
+        os.rename(out, aside / "checkpoint")
+        os.rename(tmp, out)
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    if out.is_dir():
+        out.rmdir()  # empty (checked before the work)
+    os.rename(tmp, out)
 
 
 # A temporary run directory is named ``.NAME.HOST.pPID.XXXXXXXX.tmp``: the host and process that write it, so a
@@ -249,6 +274,9 @@ def read_run_files(run_dir: Path, required: tuple[str, ...] = RUN_FILES) -> tupl
     if not run_dir.is_dir():
         raise PinnsightError(f"{run_dir} is not a run directory (no such directory)")
     missing = [f for f in required if not (run_dir / f).is_file()]
+    if missing and is_unfinished(run_dir):
+        raise PinnsightError(f"{run_dir} is an unfinished run (its training was stopped); continue it with "
+                             f"`pinnsight train --resume {run_dir}`")
     if missing:
         raise PinnsightError(f"{run_dir} is not a complete run directory (missing {', '.join(missing)})")
     recorded, metrics = (_read_json_object(run_dir / name) for name in ("config.json", "metrics.json"))
@@ -271,9 +299,10 @@ def _json_kind(obj: Any) -> str:
     return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(obj), "number")
 
 
-def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None) -> Path:
-    """Write the run directory for ``result`` at ``out`` atomically; never touches an existing run."""
-    with new_run_dir(out) as tmp:
+def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None, finishing: bool = False) -> Path:
+    """Write the run directory for ``result`` at ``out`` atomically; never touches an existing run (with
+    ``finishing``, ``out`` may be the unfinished run ``result`` finishes)."""
+    with new_run_dir(out, finishing) as tmp:
         config = {
             "config": result.config.to_dict(),
             "seed": result.config.seed,

@@ -187,8 +187,9 @@ def run_suite(
                 db.record(make_row(suite, task, result, command))
                 if result.get("status") == OK:
                     summary.ok += 1
+                    how = "".join(f", {k}" for k in ("recovered", "resumed") if result.get(k))
                     detail = (f"rel_l2 = {_num(result.get('rel_l2'))}  ({result['wall_s']:.1f} s, "
-                              f"stop: {result['stop_reason']}{', recovered' if result.get('recovered') else ''})")
+                              f"stop: {result['stop_reason']}{how})")
                 else:
                     summary.failed += 1
                     first_line = (result.get("error") or "unknown error").splitlines()[0]

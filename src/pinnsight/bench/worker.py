@@ -84,13 +84,37 @@ def _finished_run(run_dir: Path, config_hash: str) -> bool:
         return False
 
 
+def _unfinished_run(run_dir: Path, config_hash: str) -> bool:
+    """Whether ``run_dir`` is an unfinished run of ``config_hash`` (its worker was killed while training)."""
+    from ..errors import PinnsightError
+    from ..runs import is_unfinished
+    from ..training import unfinished_extra
+
+    try:
+        return is_unfinished(run_dir) and unfinished_extra(run_dir).get("bench", {}).get("config_hash") == config_hash
+    except PinnsightError:  # an unreadable checkpoint: trained again in a free directory
+        return False
+
+
+def _abandoned(run_dir: Path) -> bool:
+    """An empty directory or one with hidden temporaries only (a worker killed before its first checkpoint was
+    in place): removed, and taken for the run."""
+    try:
+        if run_dir.is_dir() and all(p.name.startswith(".") and p.name.endswith(".tmp") for p in run_dir.iterdir()):
+            shutil.rmtree(run_dir)
+            return True
+    except OSError:
+        pass
+    return False
+
+
 def _free_dir(run_dir: Path) -> Path:
     """``run_dir``, or ``run_dir-1``, ``-2``, … if taken; removes temporaries a killed worker left for it."""
     if run_dir.parent.is_dir():
         for stale in run_dir.parent.glob(f".{run_dir.name}.*.tmp"):
             shutil.rmtree(stale, ignore_errors=True)
     out, k = run_dir, 1
-    while out.exists():
+    while out.exists() and not _abandoned(out):
         out, k = run_dir.with_name(f"{run_dir.name}-{k}"), k + 1
     return out
 
@@ -106,8 +130,8 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
 
         from .. import __version__
         from ..config import TrainConfig
-        from ..runs import read_history, write_run
-        from ..planner import train
+        from ..runs import read_history
+        from ..training import resume_run, train_into
 
         result["version"] = __version__
         result["machine"] = machine_info()
@@ -115,6 +139,9 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
         run_dir = Path(spec["run_dir"])
         if _finished_run(run_dir, spec["config_hash"]):
             result["recovered"] = True
+        elif _unfinished_run(run_dir, spec["config_hash"]):  # killed mid-training: go on from its checkpoint
+            resume_run(run_dir, progress=False)
+            result["resumed"] = True
         else:
             run_dir = _free_dir(run_dir)
             bench = {k: spec[k] for k in ("suite", "case", "config_hash")}
@@ -124,8 +151,7 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
                 single = "intra_op_parallelism_threads=1" in os.environ.get("XLA_FLAGS", "")
                 train_deepxde(config, run_dir, extra={"bench": bench}, threads=1 if single else None)
             else:
-                run = train(config, progress=False)
-                write_run(run_dir, run, extra={"bench": bench})
+                train_into(config, run_dir, progress=False, extra={"bench": bench})
         metrics = json.loads((run_dir / "metrics.json").read_text())
         reached = time_to_thresholds(read_history(run_dir / "history.csv"))
         result.update(

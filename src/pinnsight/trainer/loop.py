@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from ..optimizers import BUDGET, DIVERGED, NAN, SKIPPED, TARGET, TERMINAL
 from ..remedies import Segment, StepInfo
+from .checkpoint import PhaseProgress, Position
 from .phases import Guard, PhaseRun
 from .setup import Run
 from .state import FinishedSegment, PhaseReport
@@ -17,18 +18,29 @@ from .state import FinishedSegment, PhaseReport
 DIVERGENCE_FACTOR = 1e4
 
 
-def run_segments(run: Run):
-    """Every segment the driver yields (or the one whole problem); returns (finished, summary, stop)."""
+def run_segments(run: Run, position: Position | None = None):
+    """Every segment the driver yields (or the one whole problem); returns (finished, summary, stop).
+
+    ``position`` (a checkpoint's): the driver is replayed past the finished segments and the loop goes on in
+    the phase that was in progress."""
+    run.position = position = position or Position()
     driver = run.remedy.driver(run.state) if run.remedy is not None and run.remedy.driver is not None else None
     segment = next(driver) if driver is not None else Segment(bounds=tuple(run.problem.bounds))
+    finished = []
+    for sent, (steps, err) in zip(position.sent, position.finished):  # replay: the same segments again
+        finished.append(FinishedSegment(segment, sent.params, steps, err))
+        segment = driver.send(sent)
     run.recorder.bar.total = run.config.total_steps * segment.count
-    finished, summary = [], None
+    summary = None
     while True:
-        stop = run_segment(run, segment)
+        stop = run_segment(run, segment, position.progress)
+        position.progress = None
         if driver is None:
             break
         err = run.evaluator.errors(run.state.params, run.state.coeffs, segment).get("rel_l2")
         finished.append(FinishedSegment(segment, run.state.params, run.seg_step, err))
+        position.sent.append(run.state)
+        position.finished.append((run.seg_step, err))
         if stop in TERMINAL:
             break
         try:
@@ -57,20 +69,27 @@ def start_segment(run: Run, segment: Segment) -> None:
             run.recorder.snapshot(run.step, segment.label, run.state.batch["res"])
 
 
-def run_segment(run: Run, segment: Segment) -> str:
-    """The phase sequence on one segment; returns the last phase's stop reason."""
-    start_segment(run, segment)
-    if not run.recorder.history:
-        terms = run.compiler.terms_of(run.state.params, (run.state.batch, run.state.weights, run.state.coeffs))
-        log(run, "init", terms, evaluate=True)
+def run_segment(run: Run, segment: Segment, progress: PhaseProgress | None = None) -> str:
+    """The phase sequence on one segment (from the phase in ``progress`` on, when resuming); returns the last
+    phase's stop reason."""
+    if progress is None:
+        start_segment(run, segment)
+        if not run.recorder.history:
+            terms = run.compiler.terms_of(run.state.params, (run.state.batch, run.state.weights, run.state.coeffs))
+            log(run, "init", terms, evaluate=True)
+    else:
+        run.segment = segment
     stop = BUDGET
-    for phase in run.config.phases:
+    for index, phase in enumerate(run.config.phases):
+        if progress is not None and index < progress.index:
+            continue  # done before the checkpoint (its report is restored)
         if segment.steps_scale != 1.0:
             phase = dataclasses.replace(phase, steps=max(1, round(phase.steps * segment.steps_scale)))
         if stop in TERMINAL:
             run.reports.append(PhaseReport(phase.name, phase.steps, stop_reason=SKIPPED))
             continue
-        stop = run_phase(run, phase)
+        resumed = progress if progress is not None and index == progress.index else None
+        stop = run_phase(run, phase, index, resumed)
     return stop
 
 
@@ -82,13 +101,9 @@ def log(run: Run, phase: str, terms, evaluate: bool) -> float | None:
     return errors.get("rel_l2")
 
 
-def run_phase(run: Run, phase) -> str:
-    """One phase in chunks of ``log_every``: account, log, guard, let remedies change the state."""
-    report, t0 = PhaseReport(phase.name, phase.steps), time.perf_counter()
-    pr = PhaseRun(run.compiler, phase, run.state, warm=run.segment.keep_optimizer)
-    report.start_loss = report.end_loss = pr.value
-    guard = Guard(stall_steps=run.config.stall_steps, stall_rtol=run.config.stall_rtol,
-                  first_order=pr.compiled.first_order, factor=DIVERGENCE_FACTOR, start=pr.value, params=pr.params)
+def run_phase(run: Run, phase, index: int, progress: PhaseProgress | None = None) -> str:
+    """One phase in chunks of ``log_every``: account, log, guard, let remedies change the state, checkpoint."""
+    report, pr, guard, t0 = begin_phase(run, phase, progress)
     while report.steps < phase.steps:
         done, reason = chunk(run, pr, report, min(run.config.log_every, phase.steps - report.steps))
         held = guard.observe(report.steps, pr.value, pr.params)
@@ -107,9 +122,26 @@ def run_phase(run: Run, phase) -> str:
             break
         if run.remedy is not None:
             remedy_update(run, phase, report, pr, guard)
+        if run.checkpointer is not None:
+            run.position.progress = PhaseProgress(index, report, pr.x, pr.state, pr.data, vars(guard),
+                                                  time.perf_counter() - t0)
+            run.checkpointer.boundary(run, run.position)
     report.wall_s = time.perf_counter() - t0
     run.reports.append(report)
     return report.stop_reason
+
+
+def begin_phase(run: Run, phase, progress: PhaseProgress | None):
+    """(report, phase run, guard, start time) of a new phase, or of the one a checkpoint saved."""
+    if progress is not None:
+        pr = PhaseRun.restored(run.compiler, phase, run.state.params, progress.x, progress.state, progress.data)
+        return progress.report, pr, Guard.restored(progress.guard), time.perf_counter() - progress.elapsed
+    report, t0 = PhaseReport(phase.name, phase.steps), time.perf_counter()
+    pr = PhaseRun(run.compiler, phase, run.state, warm=run.segment.keep_optimizer)
+    report.start_loss = report.end_loss = pr.value
+    guard = Guard(stall_steps=run.config.stall_steps, stall_rtol=run.config.stall_rtol,
+                  first_order=pr.compiled.first_order, factor=DIVERGENCE_FACTOR, start=pr.value, params=pr.params)
+    return report, pr, guard, t0
 
 
 def chunk(run: Run, pr: PhaseRun, report: PhaseReport, n: int) -> tuple[int, str]:

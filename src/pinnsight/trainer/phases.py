@@ -76,6 +76,16 @@ class PhaseRun:
             st = c.method.resume_at(st, compiler.steps_taken.get(self.key, 0))
         self.state = st
 
+    @classmethod
+    def restored(cls, compiler: PhaseCompiler, phase, params, x, state, data) -> "PhaseRun":
+        """The phase run a checkpoint saved: iterate ``x``, method state and data as they were."""
+        pr = cls.__new__(cls)
+        pr.compiled = compiler.get(phase, params)
+        pr.key, pr.compiler = options_key(phase), compiler
+        pr.unravel = ravel_pytree(params)[1] if pr.compiled.method.flat else (lambda x: x)
+        pr.x, pr.state, pr.data = x, state, data
+        return pr
+
     def _keep(self, fresh, old):
         return fresh._replace(**{k: getattr(old, k) for k in self.compiled.method.persistent})
 
@@ -130,6 +140,12 @@ class Guard:
         self.stall_steps = stall_steps if first_order else 0
         self.stall_rtol, self.factor = stall_rtol, factor
         self.reset(0, start, params)
+
+    @classmethod
+    def restored(cls, saved: dict) -> "Guard":
+        guard = cls.__new__(cls)
+        guard.__dict__.update(saved)
+        return guard
 
     def reset(self, steps: int, start: float, params) -> None:
         """Start over from loss ``start`` at ``params`` (a new phase, or new data from remedies)."""

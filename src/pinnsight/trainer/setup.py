@@ -82,6 +82,8 @@ class Run:
     segment: Any = None
     remedy_state: Any = None
     reports: list[PhaseReport] = field(default_factory=list)
+    checkpointer: Any = None  # a checkpoint.Checkpointer, called at every chunk boundary
+    position: Any = None  # where the loop is (checkpoint.Position)
 
     def apply(self, changes: Changes) -> None:
         """Take a remedy's replacements (typed as the run's dtype, so nothing retraces)."""
