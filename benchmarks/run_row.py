@@ -47,6 +47,7 @@ def row_from_run(run_dir: Path, label: str) -> dict:
         "phases": cfg.get("phases"),
         "rel_l2": metrics.get("rel_l2"), "wall_s": metrics.get("wall_s"), "steps": metrics.get("steps"),
         "stop": metrics.get("stop_reason"), "phase_reports": reports, "s_per_it": s_per_it,
+        "unknowns": metrics.get("unknowns"), "data": metrics.get("data"),
         "versions": recorded.get("versions"), "machine": recorded.get("machine"), "device": recorded.get("device"),
     }
 

@@ -115,6 +115,16 @@ def _echo_result(config, m: dict, out: Path) -> dict:
                    "(e.g. curriculum:start=1,stages=4; see `pinnsight remedies`).")
 @click.option("--diagnostics", is_flag=True,
               help="Record per-term gradient statistics every 500 steps (= --remedy grad-stats; see README).")
+@click.option("--unknown", "unknowns", multiple=True, metavar="NAME=INITIAL[:lo=A,hi=B,truth=T]",
+              help="Train coefficient NAME with the network from INITIAL (an inverse problem; repeatable). A "
+                   "positive coefficient stays positive; lo/hi bound it; truth=T reports its relative error.")
+@click.option("--data", "data", default=None, metavar="FILE",
+              help="Measurements (.npz or .csv, columns named after the coordinates and the field u): the loss "
+                   "term 'data'.")
+@click.option("--held-out", default=None, metavar="FRACTION",
+              help="Keep this fraction of --data out of training and report its misfit (default 0).")
+@click.option("--noise", default=None, metavar="LEVEL",
+              help="Add relative Gaussian noise to --data (σ = LEVEL × std of the values; seeded by --seed).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--checkpoint-every", default="60", show_default=True, metavar="SECONDS",
@@ -173,7 +183,7 @@ def command_config(args):
 
 def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizers=(), model="mlp", points=(),
                  weights=(), seed="0", x64=False, eval_every="500", log_every="100", target=None, stall_steps="0",
-                 remedies=(), diagnostics=False):
+                 remedies=(), diagnostics=False, unknowns=(), data=None, held_out=None, noise=None):
     """The ``TrainConfig`` of a ``pinnsight train`` command line (its options as click parsed them, raw strings:
     ``TrainConfig`` coerces them by the one rule set of ``pinnsight.spec``)."""
     from .config import PhaseConfig, TrainConfig
@@ -198,7 +208,23 @@ def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizer
         target_rel_l2=target,
         stall_steps=stall_steps,
         remedies=tuple(remedies) + (("grad-stats",) if diagnostics else ()),
+        unknowns=tuple(unknowns),
+        data=_data_config(data, held_out, noise),
     )
+
+
+def _data_config(path, held_out, noise, base=None):
+    """The DataConfig of --data/--held-out/--noise (over ``base``, a --config file's); None without data."""
+    from .config import DataConfig
+
+    if path is None and base is None:
+        if held_out is not None or noise is not None:
+            raise PinnsightError("--held-out and --noise apply to --data FILE, which is not given")
+        return None
+    fields = {"path": path if path is not None else base.path,
+              "held_out": held_out if held_out is not None else (base.held_out if base else 0.0),
+              "noise": noise if noise is not None else (base.noise if base else 0.0)}
+    return DataConfig(**fields)
 
 
 def override_config(config, problem=None, given=None):
@@ -246,6 +272,10 @@ def override_config(config, problem=None, given=None):
     if given.get("diagnostics") and not any(str(r).split(":")[0] in ("grad-stats", "diagnostics") for r in remedies):
         remedies.append("grad-stats")
     changes["remedies"] = tuple(remedies)
+    if given.get("unknowns"):
+        changes["unknowns"] = tuple(given["unknowns"])
+    if any(given.get(k) is not None for k in ("data", "held_out", "noise")):
+        changes["data"] = _data_config(given.get("data"), given.get("held_out"), given.get("noise"), config.data)
     return dataclasses.replace(config, **changes)
 
 

@@ -11,7 +11,7 @@ from . import spec
 from .errors import PinnsightError
 from .models import resolve_model_options
 from .optimizers import phase_specs
-from .problems import Problem, make_problem, resolve_params
+from .problems import Problem, make_problem, problem_specs, resolve_params
 
 
 class _PhaseDefaults(Mapping):
@@ -93,6 +93,95 @@ class PhaseConfig:
                              "a spec NAME:steps=N,key=value")
 
 
+def _optional_float(value, where: str, name: str):
+    return None if value is None else spec.value(value, float, where, name, None)
+
+
+@dataclass(frozen=True)
+class UnknownConfig:
+    """A coefficient of the problem trained with the network (an inverse problem): its initial value, bounds
+    (``lo``/``hi``; None: unbounded; a positive coefficient of a registered problem gets ``lo = 0`` unless given)
+    and, when known, the ``truth`` (metrics then hold the relative error). The problem's own value of the
+    coefficient is what its reference was computed with."""
+
+    name: str
+    initial: float
+    lo: float | None = None
+    hi: float | None = None
+    truth: float | None = None
+
+    def __post_init__(self):
+        where = f"unknown {self.name}"
+        if not isinstance(self.name, str) or not self.name:
+            raise PinnsightError(f"unknown coefficient: a name is needed, got {self.name!r}")
+        object.__setattr__(self, "initial", spec.value(self.initial, float, where, "initial", None))
+        for name in ("lo", "hi", "truth"):
+            object.__setattr__(self, name, _optional_float(getattr(self, name), where, name))
+        lo, hi, v = self.lo, self.hi, self.initial
+        if lo is not None and hi is not None and not lo < hi:
+            raise PinnsightError(f"{where}: lo={lo:g} must be below hi={hi:g}")
+        if (lo is not None and not v > lo) or (hi is not None and not v < hi):
+            raise PinnsightError(f"{where}: the initial value {v:g} must lie strictly inside its bounds "
+                                 f"({'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'})")
+
+    @classmethod
+    def from_value(cls, value: Any) -> "UnknownConfig":
+        """An UnknownConfig, a mapping of its fields, or the command line's ``NAME=INITIAL[:lo=A,hi=B,truth=T]``."""
+        if isinstance(value, UnknownConfig):
+            return value
+        if isinstance(value, Mapping):
+            extra = sorted(set(value) - {"name", "initial", "lo", "hi", "truth"})
+            if extra or "name" not in value or "initial" not in value:
+                raise PinnsightError(f"unknown {dict(value)!r}: expected the fields name, initial and optionally lo, "
+                                     "hi, truth" + (f" (not: {', '.join(map(str, extra))})" if extra else ""))
+            return cls(**value)
+        if isinstance(value, str):
+            head, _, rest = value.partition(":")
+            name, eq, initial = head.partition("=")
+            if not eq or not name.strip():
+                raise PinnsightError(f"--unknown {value!r}: expected NAME=INITIAL[:lo=A,hi=B,truth=T]")
+            options = spec.parse_spec(f"x:{rest}", "--unknown")[1] if rest else {}
+            bad = sorted(set(options) - {"lo", "hi", "truth"})
+            if bad:
+                raise PinnsightError(f"--unknown {value!r}: unknown option {bad[0]!r} (options: lo, hi, truth)")
+            return cls(name.strip(), initial, **options)
+        raise PinnsightError(f"unknown coefficient {value!r} must be NAME=INITIAL[:lo=A,hi=B,truth=T] or a table")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Measurements of the field from a file (``.npz`` or ``.csv``, columns named after the coordinates and the
+    field): a fraction ``held_out`` is kept out of training and reported; ``noise`` adds relative Gaussian noise
+    (σ = noise × std of the values, Raissi et al. 2019's protocol) with the run's seed."""
+
+    path: str
+    held_out: float = 0.0
+    noise: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.path, str) or not self.path:
+            raise PinnsightError(f"data: path={self.path!r} must be a file name")
+        object.__setattr__(self, "held_out", spec.value(self.held_out, float, "data", "held_out",
+                                                        spec.Check(lambda v: 0 <= v < 1, "must be in [0, 1)")))
+        object.__setattr__(self, "noise", spec.value(self.noise, float, "data", "noise", spec.non_negative))
+
+    @classmethod
+    def from_value(cls, value: Any) -> "DataConfig | None":
+        if value is None or isinstance(value, DataConfig):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        if isinstance(value, Mapping):
+            extra = sorted(set(value) - {"path", "held_out", "noise"})
+            if extra or "path" not in value:
+                raise PinnsightError(f"data {dict(value)!r}: expected the fields path, held_out, noise")
+            return cls(**value)
+        raise PinnsightError(f"data {value!r} must be a file name or a table with path, held_out, noise")
+
+
 def default_phases() -> tuple[PhaseConfig, ...]:
     return (PhaseConfig("adam", 5000), PhaseConfig("lbfgs", 1000))
 
@@ -123,6 +212,10 @@ class TrainConfig:
     #: remedies applied in order: ``RemedyConfig`` s (name + typed options); strings ``NAME[:key=value,...]`` and
     #: mappings ``{"name", "options"}`` are accepted and resolved (see ``pinnsight.remedies``)
     remedies: tuple[Any, ...] = ()
+    #: coefficients trained with the network (``UnknownConfig`` s, or ``NAME=INITIAL[:lo=,hi=,truth=]`` strings)
+    unknowns: tuple[Any, ...] = ()
+    #: measurements from a file (``DataConfig``, or its path): the loss term ``data``
+    data: Any = None
 
     def __post_init__(self):
         if not isinstance(self.problem, (str, Problem)):
@@ -137,12 +230,6 @@ class TrainConfig:
         if isinstance(self.phases, (str, Mapping, PhaseConfig)):
             raise PinnsightError(f"config: phases={self.phases!r} must be a sequence of optimizer phases")
         object.__setattr__(self, "phases", tuple(PhaseConfig.from_value(p) for p in self.phases))
-        problem = self.build_problem()
-        terms = problem.term_names
-        defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}
-        object.__setattr__(self, "points", _per_term("points", terms, defaults, self.points, int, spec.positive))
-        object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float,
-                                                      spec.non_negative))
         fields = {
             "seed": (int, spec.all_of(spec.non_negative, spec.below(2**32, "2**32"))),
             "x64": (bool, None),
@@ -153,6 +240,14 @@ class TrainConfig:
         }
         for name, (kind, check) in fields.items():
             object.__setattr__(self, name, spec.value(getattr(self, name), kind, "config", name, check))
+        object.__setattr__(self, "data", DataConfig.from_value(self.data))
+        problem = self.build_problem()
+        object.__setattr__(self, "unknowns", _resolve_unknowns(self.problem, problem, self.unknowns))
+        terms = problem.term_names
+        defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}
+        object.__setattr__(self, "points", _per_term("points", terms, defaults, self.points, int, spec.positive))
+        object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float,
+                                                      spec.non_negative))
         if self.target_rel_l2 is not None:
             object.__setattr__(self, "target_rel_l2", spec.value(self.target_rel_l2, float, "config", "target_rel_l2",
                                                                  spec.positive))
@@ -170,8 +265,14 @@ class TrainConfig:
 
     def build_problem(self):
         if isinstance(self.problem, Problem):
-            return self.problem.with_coefficients(**self.params) if self.params else self.problem
-        return make_problem(self.problem, **self.params)
+            problem = self.problem.with_coefficients(**self.params) if self.params else self.problem
+        else:
+            problem = make_problem(self.problem, **self.params)
+        return problem if self.data is None else _with_data(problem, self.data, self.seed)
+
+    def unknown_bounds(self) -> dict[str, tuple]:
+        """``name -> (initial, lo, hi)`` of the unknowns (what ``models.make_model`` takes)."""
+        return {u.name: (u.initial, u.lo, u.hi) for u in self.unknowns}
 
     @property
     def problem_name(self) -> str:
@@ -194,7 +295,9 @@ class TrainConfig:
         d.update(problem=self.problem_name, params=dict(self.params), model_options=dict(self.model_options),
                  points=dict(self.points), weights=dict(self.weights),
                  phases=[dataclasses.asdict(p) for p in self.phases],
-                 remedies=[{"name": r.name, "options": dict(r.options)} for r in self.remedies])
+                 remedies=[{"name": r.name, "options": dict(r.options)} for r in self.remedies],
+                 unknowns=[u.to_dict() for u in self.unknowns],
+                 data=None if self.data is None else dataclasses.asdict(self.data))
         return d
 
     @classmethod
@@ -221,6 +324,39 @@ class TrainConfig:
                        remedies=(remedies,) if isinstance(remedies, str) else tuple(remedies), **d)
         except TypeError as e:
             raise PinnsightError(f"malformed config: {e}") from None
+
+
+def _with_data(problem, data: DataConfig, seed: int):
+    """``problem`` with the data term of the file ``data.path`` (noise added, split as configured)."""
+    from .observations import read_observations
+
+    obs = read_observations(data.path, coords=problem.coords, fields=("u",), bounds=problem.bounds)
+    if data.noise:
+        obs = obs.with_noise(data.noise, seed)
+    train, held = obs.split(data.held_out, seed)
+    return problem.with_observations(train, held_out=held)
+
+
+def _resolve_unknowns(name, problem, given) -> tuple[UnknownConfig, ...]:
+    """The unknowns as UnknownConfig s: each a coefficient of ``problem`` (once), positive ones bounded below."""
+    if isinstance(given, (str, Mapping, UnknownConfig)):
+        given = (given,)
+    out = [UnknownConfig.from_value(u) for u in given]
+    names = [u.name for u in out]
+    for u in out:
+        if u.name not in problem.coefficients:
+            raise PinnsightError(f"--unknown {u.name}: not a coefficient of {problem.name} "
+                                 f"(coefficients: {', '.join(problem.coefficients) or 'none'})")
+        if names.count(u.name) > 1:
+            raise PinnsightError(f"--unknown {u.name} is given twice")
+    if isinstance(name, str):
+        params = problem_specs()[name].params
+        out = [dataclasses.replace(u, lo=0.0) if u.lo is None and _positive(params.get(u.name)) else u for u in out]
+    return tuple(out)
+
+
+def _positive(param) -> bool:
+    return param is not None and param.min is not None and param.min >= 0
 
 
 def _per_term(what, terms, defaults, given, kind, check):

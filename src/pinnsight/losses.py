@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .models import coefficients
 from .problems import Problem
 
 Batch = Mapping[str, jax.Array]
@@ -25,9 +26,16 @@ def bound(model, problem: Problem, coeffs: Mapping[str, jax.Array]) -> Callable[
     return model if bind is None else bind(problem, coeffs)
 
 
+def point_function(model, problem: Problem, coeffs: Mapping[str, jax.Array]):
+    """``(u, c)``: the model as a function of scalar coordinates and the coefficients the problem sees — ``coeffs``
+    with the model's unknown coefficients (``models.WithUnknowns``) in place of those of the same name."""
+    c = coefficients(model, coeffs)
+    return as_function(bound(model, problem, c)), c
+
+
 def pointwise_residuals(problem: Problem, model, batch: Batch, coeffs: Mapping[str, jax.Array]) -> dict:
     """Residual values per term: ``res`` of shape (N,), each constraint (N,) or (N, k)."""
-    u = as_function(bound(model, problem, coeffs))
+    u, coeffs = point_function(model, problem, coeffs)
     out = {"res": jax.vmap(lambda p: problem.residual(u, *p, coeffs))(batch["res"])}
     for con in problem.constraints:
         out[con.name] = jax.vmap(lambda row, con=con: con.residual(u, row, coeffs, problem))(batch[con.name])
@@ -40,7 +48,7 @@ def point_residual(problem: Problem, static, term: str, unravel: Callable) -> Ca
     con = None if term == "res" else next(c for c in problem.constraints if c.name == term)
 
     def f(theta, row, coeffs):
-        u = as_function(eqx.combine(unravel(theta), static))
+        u, coeffs = point_function(eqx.combine(unravel(theta), static), problem, coeffs)
         value = problem.residual(u, *row, coeffs) if con is None else con.residual(u, row, coeffs, problem)
         return jnp.reshape(value, (-1,))
 

@@ -123,3 +123,23 @@ def plot_losses(history: list[dict[str, Any]], path: Path) -> None:
         ax.set_xlabel("step")
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_unknowns(history: list[dict[str, Any]], truths: dict[str, float | None], path: Path) -> bool:
+    """The unknown coefficients over steps (``unknown_<name>`` history columns), the truth dashed where known;
+    False (nothing written) when the run has no unknowns."""
+    names = [k[len("unknown_"):] for k in (history[0] if history else {}) if k.startswith("unknown_")]
+    if not names:
+        return False
+    steps = np.array([r["step"] for r in history], float)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), constrained_layout=True, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        ax.plot(steps, [r[f"unknown_{name}"] for r in history], label="identified")
+        if truths.get(name) is not None:
+            ax.axhline(truths[name], color="k", ls="--", lw=1, label=f"truth {truths[name]:.6g}")
+        ax.set_title(f"unknown {name}")
+        ax.set_xlabel("step")
+        ax.legend()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

@@ -323,7 +323,7 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None,
         _write_history(tmp / "history.csv", result.history)
         eqx.tree_serialise_leaves(tmp / "params.eqx", result.model)
         _write_prediction(tmp / "prediction.npz", result)
-        from .plots import plot_losses, plot_prediction_residual, plot_solution
+        from .plots import plot_losses, plot_prediction_residual, plot_solution, plot_unknowns
 
         if result.reference is not None:
             plot_solution(result, tmp / "solution.png")
@@ -331,6 +331,7 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None,
             plot_prediction_residual(result.problem, result.axes, result.grid_prediction,
                                      result.artifacts["grid_residual"], tmp / "solution.png")
         plot_losses(result.history, tmp / "losses.png")
+        plot_unknowns(result.history, {u.name: u.truth for u in result.config.unknowns}, tmp / "unknowns.png")
         if result.config.remedies:  # what the remedies did: collocation scatter, remedy columns over steps
             from .remedies.figures import write_remedy_figures
 
@@ -445,7 +446,7 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, Any, dict[str, Any]]:
     problem = config.build_problem()
     # with the problem, as training built it (options derived from it: periodic embedding, hard-constraint rows)
     skeleton = make_model(config.model, problem.dim, key=jax.random.PRNGKey(0), dtype=dtype, problem=problem,
-                          **config.model_options)
+                          unknowns=config.unknown_bounds(), **config.model_options)
     try:
         model = eqx.tree_deserialise_leaves(run_dir / "params.eqx", skeleton)
     except Exception as e:  # noqa: BLE001 - any failure here means a corrupt file

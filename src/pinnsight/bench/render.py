@@ -1302,5 +1302,52 @@ SECTIONS.update({
 })
 
 
+# ------------------------------------------------------------------ issue 18: unknown coefficients from data
+#: Raissi, Perdikaris & Karniadakis, J. Comput. Phys. 378 (2019), Sec. 4.1.1 (Fig. 1's table): the identified PDEs
+#: u_t + λ₁ u u_x − λ₂ u_xx = 0 from 2000 samples, clean and with 1 % noise (truth λ₁ = 1, λ₂ = 0.01/π ≈ 0.0031831)
+RAISSI_BURGERS_ID = {"clean": (0.99915, 0.0031794), "noise1": (1.00042, 0.0032098)}
+BURGERS_NU = 0.01 / 3.141592653589793
+
+
+def _unknown(name: str, what: str) -> Callable[[Group], str]:
+    def cell(g: Group) -> str:
+        entry = (g.rows[0].get("unknowns") or {}).get(name) or {}
+        v = entry.get(what)
+        return "—" if v is None else (f"{v:.6g}" if what == "value" else num(v, 2))
+    return cell
+
+
+def _paper_error(case: str, index: int) -> str:
+    truth = (1.0, BURGERS_NU)[index]
+    return num(abs(RAISSI_BURGERS_ID[case][index] - truth) / truth, 2)
+
+
+def _id_row(label: str, text: str) -> Row:
+    return Row(text, Select("identification", {"label": label}),
+               f"{ENV}python3 benchmarks/identification.py --only {label}", (0,))
+
+
+SECTIONS.update({
+    "identification-burgers": Table(
+        rows=(_id_row("burgers-id-clean-f32", "clean, float32, Adam 5000 + L-BFGS 5000"),
+              _id_row("burgers-id-noise1-f32", "1 % noise, float32, Adam 5000 + L-BFGS 5000"),
+              _id_row("burgers-id-clean-f64", "clean, float64, Adam 3000 + L-BFGS 10000"),
+              _id_row("burgers-id-noise1-f64", "1 % noise, float64, Adam 3000 + L-BFGS 10000")),
+        columns=(Label("case (seed 0)"), Cell("λ₁ found", fn=_unknown("lambda1", "value")),
+                 Cell("λ₁ rel error", fn=_unknown("lambda1", "rel_error")),
+                 Cell("λ₂ found", fn=_unknown("nu", "value")), Cell("λ₂ rel error", fn=_unknown("nu", "rel_error")),
+                 Mean("rel L2 of u", sig=2), Stat("wall s"),
+                 Cell("paper λ₁ / λ₂ rel error", fn=lambda g: " / ".join(
+                     _paper_error("noise1" if "noise" in g.label else "clean", i) for i in (0, 1))))),
+    "identification-rd": Table(
+        rows=(_id_row("rd-inverse-fixed", "fixed weights (1)"),
+              _id_row("rd-inverse-inverse-dirichlet", "inverse-Dirichlet (Maddu et al. 2022)"),
+              _id_row("rd-inverse-lra", "learning-rate annealing (Wang, Teng & Perdikaris 2021)")),
+        columns=(Label("weighting (seed 0)"), Cell("ν found", fn=_unknown("nu", "value")),
+                 Cell("ν rel error", fn=_unknown("nu", "rel_error")), Cell("ρ found", fn=_unknown("rho", "value")),
+                 Cell("ρ rel error", fn=_unknown("rho", "rel_error")), Mean("rel L2 of u", sig=2), Stat("wall s"))),
+})
+
+
 if __name__ == "__main__":
     sys.exit(main())

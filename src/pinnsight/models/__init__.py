@@ -17,6 +17,7 @@ from .embeddings import (
 )
 from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
 from .mlp import MLP, glorot_normal
+from .unknowns import Unknowns, WithUnknowns, coefficients, unknown_values
 from .modified_mlp import ModifiedMLP
 
 
@@ -60,14 +61,20 @@ def resolve_model_options(name: str, options: Mapping[str, Any] | None = None) -
     return options_from_defaults(spec.defaults, options, f"model {name}", checks=checks)
 
 
-def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=None, **options: Any):
+def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=None, unknowns=None,
+               **options: Any):
     """Build model ``name`` for points of dimension ``in_size`` with parameters of ``dtype``; with a
-    ``problem``, options the model derives from it (its ``from_problem``) are filled in first."""
+    ``problem``, options the model derives from it (its ``from_problem``) are filled in first. ``unknowns``:
+    ``name -> (initial, lo, hi)`` of coefficients trained with the network (``WithUnknowns``)."""
     resolved = resolve_model_options(name, options)
     spec = _MODELS[name]
     if problem is not None and spec.from_problem is not None:
         resolved = spec.from_problem(problem, resolved)
-    return spec.build(in_size, key=key, dtype=dtype, **resolved)
+    net = spec.build(in_size, key=key, dtype=dtype, **resolved)
+    if not unknowns:
+        return net
+    initial = {k: v[0] for k, v in unknowns.items()}
+    return WithUnknowns(net, Unknowns.create(initial, {k: v[1:] for k, v in unknowns.items()}, dtype))
 
 
 PLAIN_DEFAULTS = {"width": 50, "depth": 4, "normalize": False, "box": ""}
@@ -101,5 +108,5 @@ register_model(
 
 __all__ = [
     "Embedded", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "Standardize",
-    "MLP", "ModelSpec", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
+    "MLP", "ModelSpec", "Unknowns", "WithUnknowns", "coefficients", "unknown_values", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
 ]

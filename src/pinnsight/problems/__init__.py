@@ -5,6 +5,7 @@ from ._base import (
     Dirichlet,
     Initial,
     Neumann,
+    Observed,
     Param,
     Periodic,
     Problem,
@@ -15,11 +16,13 @@ from ._base import (
     problem_specs,
     register_problem,
     resolve_params,
+    takes_coefficients,
 )
 from . import failure_modes  # noqa: F401  (registers the built-in problems)
 from . import raissi, wang  # noqa: F401  (allen-cahn, burgers; helmholtz, klein-gordon, wave, poisson)
 
 __all__ = [
-    "Constraint", "Dirichlet", "Initial", "Neumann", "Param", "Periodic", "Problem", "ProblemSpec",
+    "Constraint", "Dirichlet", "Initial", "Neumann", "Observed", "Param", "Periodic", "Problem", "ProblemSpec",
     "ReferenceSolution", "grid_points", "make_problem", "problem_specs", "register_problem", "resolve_params",
+    "takes_coefficients",
 ]

@@ -45,6 +45,29 @@ class Constraint:
         raise NotImplementedError  # pragma: no cover - abstract
 
 
+def takes_coefficients(value: Callable) -> bool:
+    """Whether a constraint's ``value`` takes the coefficients as its last argument, named ``c``
+    (``value(x, t, c)``): its target is then computed in the loss, from the traced (or unknown) coefficients, so
+    a coefficient trained in an inverse problem gets its gradient through the boundary or initial data too."""
+    try:
+        params = list(inspect.signature(value).parameters)
+    except (TypeError, ValueError):
+        return False
+    return bool(params) and params[-1] == "c"
+
+
+def _target(value: Callable, coords, row_target, c):
+    """The constraint's target: ``value(*coords, c)`` when it takes coefficients, else the row's stored value."""
+    return value(*coords, c) if takes_coefficients(value) else row_target
+
+
+def _stored(value: Callable, coords, dtype, n: int):
+    """The target column a row stores: ``value(*coords)``, or zeros when the value needs the coefficients."""
+    if takes_coefficients(value):
+        return jnp.zeros(n, dtype)
+    return jnp.asarray(value(*coords), dtype=dtype) * jnp.ones(n, dtype)
+
+
 def _uniform(key: jax.Array, n: int, bounds: tuple[tuple[float, float], ...]) -> jax.Array:
     lo = jnp.array([[b[0] for b in bounds]])
     hi = jnp.array([[b[1] for b in bounds]])
@@ -56,7 +79,8 @@ class Initial(Constraint):
     """Initial condition ``∂ᵏu/∂tᵏ (x, t0) = value(x)`` for ``order = k`` (0: value, 1: velocity).
 
     Rows are ``[coords..., target]`` with the time coordinate set to the start time; ``value`` takes the
-    spatial coordinates (in problem order, time removed) as arrays and returns the target.
+    spatial coordinates (in problem order, time removed) as arrays and returns the target; ``value(x, c)``
+    (last argument named ``c``) takes the coefficients too and is evaluated in the loss.
     """
 
     value: Callable[..., jax.Array] = jnp.sin
@@ -69,17 +93,19 @@ class Initial(Constraint):
         it = problem.time_index
         pts = pts.at[:, it].set(problem.bounds[it][0])
         space = [pts[:, i] for i in range(problem.dim) if i != it]
-        target = jnp.asarray(self.value(*space), dtype=pts.dtype)
+        target = _stored(self.value, space, pts.dtype, n)
         return jnp.concatenate([pts, target[:, None]], axis=1)
 
     def residual(self, u, row, c, problem):
-        z, target = row[: problem.dim], row[problem.dim]
-        return _derivative(u, problem.time_index, self.order)(*z) - target
+        z, it = row[: problem.dim], problem.time_index
+        target = _target(self.value, [z[i] for i in range(problem.dim) if i != it], row[problem.dim], c)
+        return _derivative(u, it, self.order)(*z) - target
 
 
 @dataclass(frozen=True)
 class Dirichlet(Constraint):
-    """``u = value(coords, c)`` on the faces of the spatial box (``coords`` limits which directions)."""
+    """``u = value(*coords)`` on the faces of the spatial box (``coords`` limits which directions); a ``value``
+    whose last argument is named ``c`` takes the coefficients and is evaluated in the loss."""
 
     value: Callable[..., jax.Array] = lambda *z: 0.0 * z[0]
     coords: tuple[str, ...] | None = None
@@ -88,11 +114,12 @@ class Dirichlet(Constraint):
 
     def sample(self, key, problem, n):
         pts = _boundary_points(key, problem, n, self.coords)
-        target = jnp.asarray(self.value(*pts.T), dtype=pts.dtype) * jnp.ones(n, pts.dtype)
+        target = _stored(self.value, pts.T, pts.dtype, n)
         return jnp.concatenate([pts, target[:, None]], axis=1)
 
     def residual(self, u, row, c, problem):
-        return u(*row[: problem.dim]) - row[problem.dim]
+        z = row[: problem.dim]
+        return u(*z) - _target(self.value, list(z), row[problem.dim], c)
 
 
 @dataclass(frozen=True)
@@ -106,14 +133,15 @@ class Neumann(Constraint):
 
     def sample(self, key, problem, n):
         pts, normal_axis, sign = _boundary_points(key, problem, n, self.coords, with_normals=True)
-        target = jnp.asarray(self.value(*pts.T), dtype=pts.dtype) * jnp.ones(n, pts.dtype)
+        target = _stored(self.value, pts.T, pts.dtype, n)
         return jnp.concatenate(
             [pts, normal_axis[:, None].astype(pts.dtype), sign[:, None].astype(pts.dtype), target[:, None]], axis=1
         )
 
     def residual(self, u, row, c, problem):
         d = problem.dim
-        z, axis, sign, target = row[:d], row[d], row[d + 1], row[d + 2]
+        z, axis, sign = row[:d], row[d], row[d + 1]
+        target = _target(self.value, list(z), row[d + 2], c)
         grad = jnp.stack(jax.grad(u, argnums=tuple(range(d)))(*z))
         return sign * jnp.sum(jnp.where(jnp.arange(d) == axis, grad, 0.0)) - target
 
@@ -139,6 +167,37 @@ class Periodic(Constraint):
         return jnp.stack(
             [_derivative(u, i, k)(*row[:d]) - _derivative(u, i, k)(*row[d:]) for k in range(self.derivatives + 1)]
         )
+
+
+@dataclass(frozen=True, eq=False)
+class Observed(Constraint):
+    """Measured values of the field at given points: the misfit ``u(z) − value`` is the loss term ``name``.
+
+    ``rows`` (n, dim + 1): coordinates then the observed value; ``held_out`` rows of the same form are kept out
+    of training and reported (their misfit, ``<name>_heldout_rms``). Rows are the observations themselves, not
+    sampled: a batch takes the first ``n`` rows (all of them by default)."""
+
+    rows: Any = None
+    held_out: Any = None
+    name: str = "data"
+    n_points: int = 0
+
+    def __post_init__(self):
+        rows = np.asarray(self.rows, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[0] == 0:
+            raise PinnsightError(f"observations {self.name!r}: rows must be a non-empty (n, dim + 1) array, "
+                                 f"got shape {rows.shape}")
+        object.__setattr__(self, "rows", rows)
+        if self.held_out is not None:
+            object.__setattr__(self, "held_out", np.asarray(self.held_out, dtype=np.float64))
+        if not self.n_points:
+            object.__setattr__(self, "n_points", rows.shape[0])
+
+    def sample(self, key, problem, n):
+        return jnp.asarray(self.rows[: min(n, self.rows.shape[0])])
+
+    def residual(self, u, row, c, problem):
+        return u(*row[: problem.dim]) - row[problem.dim]
 
 
 def _derivative(u: Callable, axis: int, order: int) -> Callable:
@@ -231,6 +290,14 @@ class Problem:
 
     def with_coefficients(self, **values: float) -> "Problem":
         return dataclasses.replace(self, coefficients={**self.coefficients, **values})
+
+    def with_observations(self, observations, held_out=None, name: str = "data") -> "Problem":
+        """This problem with a data term ``name``: ``observations`` (an ``observations.Observations`` of the
+        field, or rows ``[coords..., value]``) fitted in training; ``held_out`` (the same kinds) only reported."""
+        rows = lambda o: None if o is None else (np.column_stack([o.points, o.values["u"]])  # noqa: E731
+                                                  if hasattr(o, "points") else np.asarray(o, np.float64))
+        data = Observed(rows=rows(observations), held_out=rows(held_out), name=name)
+        return dataclasses.replace(self, constraints=tuple(self.constraints) + (data,))
 
     def reference_axes(self) -> tuple[np.ndarray, ...]:
         """The evaluation grid: ``reference_shape`` points per axis, periodic axes without their end point."""
@@ -448,12 +515,17 @@ def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err:
                 raise err(part, "coords=() names no face (coords=None: the faces of every spatial coordinate)")
             for c in names:
                 known(c)
-        _check_signature(con.value, len(coords), err, f"{part} value", f"value({', '.join(coords)})")
+        extra = 1 if takes_coefficients(con.value) else 0
+        _check_signature(con.value, len(coords) + extra, err, f"{part} value", f"value({', '.join(coords)})")
+    elif isinstance(con, Observed):
+        if con.rows.shape[1] != len(coords) + 1:
+            raise err(part, f"rows have {con.rows.shape[1]} columns; expected {len(coords) + 1} (coordinates, value)")
     elif isinstance(con, Initial):
         if problem.time is None:
             raise err(part, "an initial condition needs a time coordinate, and this problem has time=None")
         count(con.order, "order")
-        _check_signature(con.value, len(spatial), err, f"{part} value", f"value({', '.join(spatial)})")
+        extra = 1 if takes_coefficients(con.value) else 0
+        _check_signature(con.value, len(spatial) + extra, err, f"{part} value", f"value({', '.join(spatial)})")
 
 
 def _check_abstractly(problem: Problem, err: Callable) -> None:

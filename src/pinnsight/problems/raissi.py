@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import reference as ref
+from ..errors import PinnsightError
 from ._base import Dirichlet, Initial, Param, Periodic, Problem, register_problem
 
 AC_FOURIER_MODES = 1024  # measured max error < 3e-7 for t ≥ 0.02 (see reference.allen_cahn)
@@ -88,16 +89,22 @@ def burgers_u0(x):
 
 
 def burgers_residual(u, x, t, c):
-    """u_t + u u_x − ν u_xx (Raissi et al. 2019, with ν = 0.01/π)."""
-    return _u_t(u, x, t) + u(x, t) * _u_x(u, x, t) - c["nu"] * _u_xx(u, x, t)
+    """u_t + λ₁ u u_x − ν u_xx (Raissi et al. 2019, with λ₁ = 1, ν = 0.01/π; λ₁ is there to be identified)."""
+    return _u_t(u, x, t) + c["lambda1"] * u(x, t) * _u_x(u, x, t) - c["nu"] * _u_xx(u, x, t)
 
 
 @register_problem(
     "burgers",
-    params={"nu": Param(0.01 / math.pi, "viscosity ν", min=0.0, min_exclusive=True)},
+    params={"nu": Param(0.01 / math.pi, "viscosity ν (λ₂ of Raissi et al.'s identification)", min=0.0,
+                        min_exclusive=True),
+            "lambda1": Param(1.0, "convective factor λ₁ (the reference is for λ₁ = 1; --unknown lambda1=… "
+                                  "identifies it)")},
     summary="u_t + u u_x − (0.01/π) u_xx = 0, u0 = −sin(πx), u(±1, t) = 0 (Raissi et al. 2019)",
 )
-def burgers(nu: float) -> Problem:
+def burgers(nu: float, lambda1: float = 1.0) -> Problem:
+    if lambda1 != 1.0:
+        raise PinnsightError(f"burgers: lambda1={lambda1:g}: the Cole–Hopf reference is for lambda1 = 1 (identify "
+                             "it with --unknown lambda1=INITIAL instead)")
     def reference(c, axes):
         key = {"nu": float(c["nu"]), "grid": _grid_key(axes)}
         return ref.cached("burgers", key, lambda: ref.burgers(*axes, nu=float(c["nu"])),
@@ -109,7 +116,7 @@ def burgers(nu: float) -> Problem:
         bounds=((-1.0, 1.0), (0.0, 1.0)),
         residual=burgers_residual,
         constraints=(Initial(value=burgers_u0, name="ic"), Dirichlet(coords=("x",), name="bc")),
-        coefficients={"nu": nu},
+        coefficients={"nu": nu, "lambda1": lambda1},
         reference=reference,
         reference_shape=(256, 100),
     )

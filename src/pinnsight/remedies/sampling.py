@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import keys
-from ..losses import as_function
+from ..losses import point_function
 from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, choice, positive, register_remedy
 
 RES = "res"
@@ -47,8 +47,8 @@ def make_magnitude(problem, static, by: str = "residual"):
     """``magnitude(params, points, coeffs)``: |residual| or ‖∇ residual‖ at each row of ``points``."""
 
     def magnitude(params, pts, coeffs):
-        u = as_function(eqx.combine(params, static))
-        r = lambda z: problem.residual(u, *z, coeffs)  # noqa: E731
+        u, c = point_function(eqx.combine(params, static), problem, coeffs)
+        r = lambda z: problem.residual(u, *z, c)  # noqa: E731
         if by == "gradient":
             return jnp.linalg.norm(jax.vmap(jax.grad(r))(pts), axis=1)
         return jnp.abs(jax.vmap(r)(pts))

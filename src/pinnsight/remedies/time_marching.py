@@ -21,7 +21,7 @@ import numpy as np
 from .. import keys
 from ..errors import PinnsightError
 from ..losses import as_function
-from ..problems._base import Dirichlet, Initial, Neumann, Periodic, _derivative
+from ..problems._base import Dirichlet, Initial, Neumann, Periodic, _derivative, takes_coefficients
 from ..sampling import sample_batch
 from ._base import Remedy, RemedySpec, Segment, needs_time, positive, register_remedy
 
@@ -117,6 +117,10 @@ def check(options, problem):
     odd = [c.name for c in problem.constraints if not isinstance(c, KNOWN)]
     if odd:
         raise PinnsightError(f"remedy seq2seq: cannot window constraint(s) {', '.join(odd)} of {problem.name}")
+    moving = [c.name for c in problem.constraints if isinstance(c, Initial) and takes_coefficients(c.value)]
+    if moving:
+        raise PinnsightError(f"remedy seq2seq: the initial data of {', '.join(moving)} depend on the coefficients; "
+                             "time marching replaces them by the last window's prediction")
     if not any(isinstance(c, Initial) for c in problem.constraints):
         raise PinnsightError(f"remedy seq2seq: problem {problem.name} has no initial condition to march from")
 

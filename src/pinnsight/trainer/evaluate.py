@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import keys
-from ..losses import as_function, bound
+from ..losses import point_function
 from ..problems import grid_points
 
 
@@ -42,15 +42,22 @@ class Evaluator:
             ref = jnp.asarray(reference.values.ravel(), dtype)
             self._error = jax.jit(lambda p, m: relative_l2(m * self.predict(p, self.points), m * ref))
         self._residual = jax.jit(self._make_residual(problem, static))
-        self._grid_residual = jax.jit(lambda params, coeffs: jax.vmap(
-            lambda z: problem.residual(as_function(bound(eqx.combine(params, static), problem, coeffs)), *z, coeffs)
-        )(self.points))
+        def grid_residual(params, coeffs):
+            u, c = point_function(eqx.combine(params, static), problem, coeffs)
+            return jax.vmap(lambda z: problem.residual(u, *z, c))(self.points)
+
+        self._grid_residual = jax.jit(grid_residual)
+        self._held_out = [(c.name, jnp.asarray(c.held_out, dtype)) for c in problem.constraints
+                          if getattr(c, "held_out", None) is not None]
+        self.misfit = jax.jit(lambda params, rows: jnp.sqrt(jnp.mean(jnp.square(
+            self.predict(params, rows[:, :problem.dim]) - rows[:, problem.dim]))))
         #: the history columns it fills
-        self.columns = (("rel_l2",) if reference is not None else ()) + ("res_rms_fresh", "res_max_fresh")
+        self.columns = (("rel_l2",) if reference is not None else ()) + ("res_rms_fresh", "res_max_fresh") \
+            + tuple(f"{name}_heldout_rms" for name, _ in self._held_out)
 
     def _make_residual(self, problem, static):
         def rms(params, coeffs, key, lo, hi):
-            u = as_function(bound(eqx.combine(params, static), problem, coeffs))
+            u, coeffs = point_function(eqx.combine(params, static), problem, coeffs)
             pts = lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (self.n_fresh, problem.dim), dtype=lo.dtype)
             r = jax.vmap(lambda z: problem.residual(u, *z, coeffs))(pts)
             return jnp.sqrt(jnp.mean(jnp.square(r))), jnp.max(jnp.abs(r))
@@ -77,4 +84,6 @@ class Evaluator:
         self.calls += 1
         rms, top = self._residual(params, coeffs, jax.random.fold_in(self.key, self.calls), lo, hi)
         out["res_rms_fresh"], out["res_max_fresh"] = float(rms), float(top)
+        for name, rows in self._held_out:
+            out[f"{name}_heldout_rms"] = float(self.misfit(params, rows))
         return out

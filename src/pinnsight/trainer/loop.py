@@ -7,6 +7,7 @@ import time
 
 import jax.numpy as jnp
 
+from ..models import unknown_values
 from ..optimizers import BUDGET, DIVERGED, NAN, SKIPPED, TARGET, TERMINAL
 from ..remedies import Segment, StepInfo
 from .checkpoint import PhaseProgress, Position
@@ -97,7 +98,8 @@ def log(run: Run, phase: str, terms, evaluate: bool) -> float | None:
     """One history row; the errors only when ``evaluate`` (else empty cells). Returns rel L2 or None."""
     errors = run.evaluator.errors(run.state.params, run.state.coeffs, run.segment) if evaluate \
         else dict.fromkeys(run.evaluator.columns)
-    run.recorder.row(run.step, phase, terms, run.state.weights, errors, run.segment.columns)
+    unknowns = {f"unknown_{k}": v for k, v in unknown_values(run.state.params).items()}
+    run.recorder.row(run.step, phase, terms, run.state.weights, errors, {**(run.segment.columns or {}), **unknowns})
     return errors.get("rel_l2")
 
 

@@ -13,6 +13,8 @@ import numpy as np
 
 from .. import keys
 from ..evaluation import make_residual_errors
+from ..models import unknown_values
+from ..problems import Observed
 from .setup import Run
 from .state import RunResult
 
@@ -59,6 +61,7 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
         "n_params": int(sum(x.size for x in jax.tree.leaves(state.params))),
         "dtype": jnp.dtype(run.dtype).name,
     })
+    metrics.update(inverse_metrics(run))
     model = eqx.combine(state.params, run.static)
     model_report = getattr(model, "report", None)
     if callable(model_report):  # models that solve in their forward pass (hard constraints): conditioning
@@ -74,6 +77,31 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
     return RunResult(run.config, run.problem, model, run.recorder.history, metrics, ref,
                      prediction if ref is not None else None, run.reports, artifacts,
                      axes=run.evaluator.axes, grid_prediction=prediction)
+
+
+def inverse_metrics(run: Run) -> dict:
+    """metrics["unknowns"] (final value, initial, truth and relative error when known) and metrics["data"] (the
+    misfit of each data term on its training and held-out observations)."""
+    out: dict[str, Any] = {}
+    values = unknown_values(run.state.params)
+    if values:
+        out["unknowns"] = {}
+        for u in run.config.unknowns:
+            entry = {"value": values[u.name], "initial": u.initial, "lo": u.lo, "hi": u.hi, "truth": u.truth}
+            if u.truth is not None and u.truth != 0:
+                entry["rel_error"] = abs(values[u.name] - u.truth) / abs(u.truth)
+            out["unknowns"][u.name] = entry
+    ev = run.evaluator
+    for con in run.problem.constraints:
+        if not isinstance(con, Observed):
+            continue
+        rows = jnp.asarray(con.rows, run.dtype)
+        entry = {"n_train": int(con.rows.shape[0]), "train_rms": float(ev.misfit(run.state.params, rows))}
+        if con.held_out is not None:
+            held = jnp.asarray(con.held_out, run.dtype)
+            entry.update(n_heldout=int(con.held_out.shape[0]), heldout_rms=float(ev.misfit(run.state.params, held)))
+        out.setdefault("data", {})[con.name] = entry
+    return out
 
 
 def remedy_metrics(run: Run, finished, summary) -> dict:

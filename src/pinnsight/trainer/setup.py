@@ -39,7 +39,8 @@ def model_builder(config, problem):
     """Jitted ``key -> model`` (one compilation instead of one per eager op)."""
     dtype = dtype_of(config.x64)
     build = lambda key: make_model(  # noqa: E731
-        config.model, problem.dim, key=key, dtype=dtype, problem=problem, **config.model_options
+        config.model, problem.dim, key=key, dtype=dtype, problem=problem, unknowns=config.unknown_bounds(),
+        **config.model_options
     )
     return eqx.filter_jit(build)
 
