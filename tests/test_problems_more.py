@@ -70,7 +70,10 @@ def test_problem_layouts():
     assert [type(c) for c in ac.constraints] == [Initial, Periodic] and ac.constraints[1].derivatives == 1
     assert ac.coefficients == {"eps2": 1e-4, "gamma": 5.0}
     b = make_problem("burgers")
-    assert b.reference_shape == (256, 100) and b.coefficients == {"nu": 0.01 / math.pi}
+    # λ₁ (the convective factor, 1) is a coefficient so that it can be identified (--unknown lambda1=...)
+    assert b.reference_shape == (256, 100) and b.coefficients == {"nu": 0.01 / math.pi, "lambda1": 1.0}
+    with pytest.raises(PinnsightError, match="reference is for lambda1 = 1"):
+        make_problem("burgers", lambda1=2.0)
 
 
 # ------------------------------------------------------------------------------- exact solutions and forcing
@@ -127,7 +130,7 @@ def test_allen_cahn_and_burgers_residuals_on_closed_form_solutions():
         nu, amp, speed = b.coefficients["nu"], 0.8, 0.3  # travelling front s − A tanh(A (x − s t) / 2ν)
         front = lambda x, t: speed - amp * jnp.tanh(amp * (x - speed * t) / (2 * nu))  # noqa: E731
         pts = pts * jnp.asarray([[0.05, 1.0]])  # x near the front
-        residual = jax.jit(jax.vmap(lambda p, nu: b.residual(front, p[0], p[1], {"nu": nu}), (0, None)))
+        residual = jax.jit(jax.vmap(lambda p, nu: b.residual(front, p[0], p[1], {**c, "nu": nu}), (0, None)))
         assert np.abs(np.asarray(residual(pts, c["nu"]))).max() < 1e-9
         assert np.abs(np.asarray(residual(pts, c["nu"] * 1.01))).max() > 1e-2
 

@@ -161,7 +161,8 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
         evidence["loss_decades_last_30pct"] = S.flatness(losses_ok)
         found.append(S.stall(losses_ok, rel_l2))
         found.append(S.loss_low_error_high(losses_ok[0], losses_ok[-1], rel_l2,
-                                           fresh_residual=fresh_terms["res"], train_residual=train_terms["res"]))
+                                           fresh_residual=sum(fresh_terms[e] for e in problem.equations),
+                                           train_residual=sum(train_terms[e] for e in problem.equations)))
     found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2, train_terms))
 
     # empirical NTK on a subsample at the trained parameters

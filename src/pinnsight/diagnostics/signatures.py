@@ -320,11 +320,13 @@ def conditioning_growth(coef: str, small: float, target: float, spread_small: fl
     )
 
 
-def ntk_spread(spectra: Mapping[str, np.ndarray]) -> float:
-    """λ_max(K_res) / min over constraints c of λ_max(K_cc), from descending spectra (``ntk.ntk_spectra``)."""
+def ntk_spread(spectra: Mapping[str, np.ndarray], equations: tuple[str, ...] = ("res",)) -> float:
+    """λ_max(K_res) / min over constraints c of λ_max(K_cc), from descending spectra (``ntk.ntk_spectra``); a
+    system's ``equations``: the largest of theirs on top."""
     lead = {k: float(np.max(v)) for k, v in spectra.items() if k != "all" and np.size(v)}
-    cons = [v for k, v in lead.items() if k != "res" and v > 0]
-    return lead.get("res", 0.0) / min(cons) if cons else math.nan
+    cons = [v for k, v in lead.items() if k not in equations and v > 0]
+    top = max((lead[k] for k in equations if k in lead), default=0.0)
+    return top / min(cons) if cons else math.nan
 
 
 # ---------------------------------------------------------------------------------------------- remedies
