@@ -42,6 +42,15 @@ def equation_residuals(problem: Problem, u, points: jax.Array, coeffs) -> dict:
     return jax.vmap(lambda p: equation_values(problem, u, p, coeffs))(points)
 
 
+def residual_norms(problem: Problem, static, params, coeffs, points: jax.Array) -> jax.Array:
+    """The PDE residual at ``points`` (a system: the root sum of squares of its equations)."""
+    u, c = point_function(eqx.combine(params, static), problem, coeffs)
+    eqs = equation_residuals(problem, u, points, c)
+    if len(eqs) == 1:
+        return next(iter(eqs.values()))
+    return jnp.sqrt(sum(jnp.square(v) for v in eqs.values()))
+
+
 def pointwise_residuals(problem: Problem, model, batch: Batch, coeffs: Mapping[str, jax.Array]) -> dict:
     """Residual values per term: each equation (``res`` for one) of shape (N,), each constraint (N,) or (N, k)."""
     u, coeffs = point_function(model, problem, coeffs)

@@ -100,8 +100,12 @@ def radial_spectrum(field: np.ndarray, periodic: Sequence[bool], bins: int = 32)
     """(normalised frequency bin centres in [0, 1], power per bin) of an N-d field on a uniform grid.
 
     Non-periodic axes get a Hann window (the same for any field, so spectra compare). The normalised frequency of
-    a mode is max_i |k_i| / (n_i / 2) (1 = the grid's Nyquist frequency)."""
+    a mode is max_i |k_i| / (n_i / 2) (1 = the grid's Nyquist frequency). A system's fields (one more, trailing
+    axis than ``periodic`` names): the sum of the fields' powers."""
     f = np.asarray(field, float)
+    if f.ndim == len(periodic) + 1:
+        spectra = [radial_spectrum(f[..., i], periodic, bins) for i in range(f.shape[-1])]
+        return spectra[0][0], np.sum([p for _, p in spectra], axis=0)
     for ax, per in enumerate(periodic):
         shape = [1] * f.ndim
         shape[ax] = f.shape[ax]

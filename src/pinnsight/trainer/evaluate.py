@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import keys
-from ..losses import equation_residuals, point_function
+from ..losses import equation_residuals, point_function, residual_norms
 from ..problems import Observed
 from ..problems import grid_points
 
@@ -24,15 +24,6 @@ def relative_l2(pred: jax.Array, ref: jax.Array) -> jax.Array:
 def make_predict(static):
     """Jitted ``predict(params, points) -> values`` for rows of points."""
     return jax.jit(lambda params, pts: jax.vmap(eqx.combine(params, static))(pts))
-
-
-def residual_norms(problem, static, params, coeffs, points):
-    """The PDE residual at ``points`` (a system: the root sum of squares of its equations)."""
-    u, c = point_function(eqx.combine(params, static), problem, coeffs)
-    eqs = equation_residuals(problem, u, points, c)
-    if len(eqs) == 1:
-        return next(iter(eqs.values()))
-    return jnp.sqrt(sum(jnp.square(v) for v in eqs.values()))
 
 
 class Evaluator:
