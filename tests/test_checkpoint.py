@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from pinnsight import trainer, training
-from pinnsight.cli import main
 from pinnsight.config import PhaseConfig, TrainConfig
 from pinnsight.errors import PinnsightError, TrainingInterrupted
 from pinnsight.runs import CHECKPOINT, is_unfinished
 from pinnsight.trainer.checkpoint import Checkpointer
+
+from _cli import one_error_line, run_cli
 
 
 def small(*remedies, adam=200, lbfgs=30):
@@ -100,19 +101,6 @@ def test_a_checkpoint_of_another_configuration_is_refused(tmp_path, monkeypatch)
 
 
 # ------------------------------------------------------------------------------------ run directories, CLI
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_error_line(err: str, *fragments: str) -> None:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("pinnsight: error: "), err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-
-
 def unfinished_run(tmp_path, monkeypatch, config, boundary=3, extra=None) -> Path:
     out = tmp_path / "run"
     interrupt_at(monkeypatch, boundary)

@@ -29,20 +29,6 @@ TINY = ["--steps", "40", "--lbfgs-steps", "0", "--log-every", "10", "--eval-ever
         "--model", "mlp:width=8,depth=2", "--points", "res=128"]
 
 
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_error_line(err: str, *fragments: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("pinnsight: error: "), err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]
-
-
 def strict_loads(text: str):
     """A strict JSON reader: NaN, Infinity and -Infinity tokens are errors (as in JavaScript, jq, ...)."""
     def refuse(token):
@@ -675,6 +661,8 @@ WRITER = """
 import os, signal, sys, time
 from pathlib import Path
 from pinnsight import runs
+
+from _cli import one_error_line, run_cli
 {setup}
 with runs.new_run_dir(Path(sys.argv[1])) as tmp:
     (tmp / "config.json").write_text("{{}}")

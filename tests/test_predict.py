@@ -18,21 +18,9 @@ from pinnsight.observations import read_points
 from pinnsight.precision import dtype_of, precision
 from pinnsight.runs import load_run
 
+from _cli import one_error_line, run_cli
+
 TWO_PI = 2 * math.pi  # convection: x in [0, 2π], t in [0, 1]
-
-
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def one_error_line(err: str, *fragments: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("pinnsight: error: "), err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -243,10 +243,10 @@ def override_config(config, problem=None, given=None):
     changes: dict = {}
     params, points, weights = dict(config.params), dict(config.points), dict(config.weights)
     if problem is not None and problem != config.problem_name:
-        terms = make_problem(problem, **_pairs(given.get("params", ()), "-p")).term_names
+        built = make_problem(problem, **_pairs(given.get("params", ()), "-p"))
         params = {}
-        points = {k: v for k, v in points.items() if k in terms}
-        weights = {k: v for k, v in weights.items() if k in terms}
+        points = {k: v for k, v in points.items() if k in built.batch_names}
+        weights = {k: v for k, v in weights.items() if k in built.term_names}
         changes["problem"] = problem
     changes.update(params={**params, **_pairs(given.get("params", ()), "-p")},
                    points={**points, **_pairs(given.get("points", ()), "--points")},

@@ -245,7 +245,8 @@ class TrainConfig:
         object.__setattr__(self, "unknowns", _resolve_unknowns(self.problem, problem, self.unknowns))
         terms = problem.term_names
         defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}
-        object.__setattr__(self, "points", _per_term("points", terms, defaults, self.points, int, spec.positive))
+        object.__setattr__(self, "points", _per_term("points", problem.batch_names, defaults, self.points, int,
+                                                     spec.positive))
         object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float,
                                                       spec.non_negative))
         if self.target_rel_l2 is not None:
@@ -280,10 +281,10 @@ class TrainConfig:
 
     def with_problem(self, problem) -> "TrainConfig":
         """This configuration for another problem (a name or a ``Problem`` object), its own coefficients."""
-        terms = set((problem if isinstance(problem, Problem) else make_problem(problem)).term_names)
-        keep = lambda d: {k: v for k, v in d.items() if k in terms}  # noqa: E731  (the terms the problem has)
-        return dataclasses.replace(self, problem=problem, params={}, points=keep(self.points),
-                                   weights=keep(self.weights))
+        built = problem if isinstance(problem, Problem) else make_problem(problem)
+        keep = lambda d, names: {k: v for k, v in d.items() if k in names}  # noqa: E731  (what the problem has)
+        return dataclasses.replace(self, problem=problem, params={}, points=keep(self.points, built.batch_names),
+                                   weights=keep(self.weights, built.term_names))
 
     @property
     def total_steps(self) -> int:
@@ -330,7 +331,7 @@ def _with_data(problem, data: DataConfig, seed: int):
     """``problem`` with the data term of the file ``data.path`` (noise added, split as configured)."""
     from .observations import read_observations
 
-    obs = read_observations(data.path, coords=problem.coords, fields=("u",), bounds=problem.bounds)
+    obs = read_observations(data.path, coords=problem.coords, fields=problem.fields, bounds=problem.bounds)
     if data.noise:
         obs = obs.with_noise(data.noise, seed)
     train, held = obs.split(data.held_out, seed)

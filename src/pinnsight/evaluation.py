@@ -30,30 +30,32 @@ def residual_error_names(problem: Problem) -> tuple[str, ...]:
     return ("res_rms", "res_max") + tuple(f"{c.name}_rms" for c in problem.constraints)
 
 
-def residual_errors(residuals: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
-    """RMS of every term's pointwise residual values (all components of a vector constraint) and max |res|."""
-    out = {"res_rms": jnp.sqrt(jnp.mean(jnp.square(residuals["res"]))),
-           "res_max": jnp.max(jnp.abs(residuals["res"]))}
+def residual_errors(residuals: Mapping[str, jax.Array], equations: tuple[str, ...] = ("res",)) -> dict[str, jax.Array]:
+    """RMS of every constraint's pointwise residual values (all components of a vector constraint); ``res_rms``
+    and ``res_max`` over the PDE residual (all ``equations`` of a system: the RMS over them, the largest |value|)."""
+    eqs = residuals[equations[0]] if len(equations) == 1 else jnp.stack([residuals[e] for e in equations])
+    out = {"res_rms": jnp.sqrt(jnp.mean(jnp.square(eqs))), "res_max": jnp.max(jnp.abs(eqs))}
     for name, r in residuals.items():
-        if name != "res":
+        if name not in equations:
             out[f"{name}_rms"] = jnp.sqrt(jnp.mean(jnp.square(r)))
     return out
 
 
 def point_counts(problem: Problem, n_points: int | Mapping[str, int]) -> dict[str, int]:
-    """``n_points`` as a count per term: one integer for every term, or a mapping naming each term."""
+    """``n_points`` as a count per point set (``res`` and each constraint): one integer for all, or a mapping."""
+    names = problem.batch_names
     if isinstance(n_points, Mapping):
-        unknown = sorted(set(n_points) - set(problem.term_names))
-        missing = [t for t in problem.term_names if t not in n_points]
+        unknown = sorted(set(n_points) - set(names))
+        missing = [t for t in names if t not in n_points]
         if unknown or missing:
             raise PinnsightError(
                 f"{problem.name}: evaluation points: "
                 + (f"unknown term {unknown[0]!r}" if unknown else f"no count for {missing[0]!r}")
-                + f" (terms: {', '.join(problem.term_names)})"
+                + f" (terms: {', '.join(names)})"
             )
         counts = dict(n_points)
     else:
-        counts = {t: n_points for t in problem.term_names}
+        counts = {t: n_points for t in names}
     for term, n in counts.items():
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n <= 0:
             raise PinnsightError(
@@ -73,6 +75,6 @@ def make_residual_errors(problem: Problem, static, n_points: int | Mapping[str, 
     def errors(params, coeffs, key):
         batch = sample_batch(problem, key, counts, dtype)
         residuals = pointwise_residuals(problem, eqx.combine(params, static), batch, coeffs)
-        return {k: jnp.asarray(v, dtype) for k, v in residual_errors(residuals).items()}
+        return {k: jnp.asarray(v, dtype) for k, v in residual_errors(residuals, problem.equations).items()}
 
     return jax.jit(errors)

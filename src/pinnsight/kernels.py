@@ -12,6 +12,17 @@ from jax.flatten_util import ravel_pytree
 from .losses import point_residual, term_jacobian
 
 
+def term_rows(problem, batch) -> dict:
+    """The rows of each loss term in ``batch`` (keyed by term, or by point set: a system's equations all take the
+    collocation points ``res``), in the problem's term order; terms without rows are left out."""
+    out = {}
+    for term in problem.term_names:
+        key = term if term in batch else problem.batch_key(term)
+        if key in batch:
+            out[term] = batch[key]
+    return out
+
+
 def make_jacobians(problem, static, params) -> Callable:
     """Jitted ``jac(params, batch, coeffs) -> {term: J}`` with J of shape (rows · values per row, P): the
     per-point Jacobians of each term's residual values with respect to the flattened parameters."""
@@ -20,7 +31,7 @@ def make_jacobians(problem, static, params) -> Callable:
     def jac(params, batch, coeffs):
         theta = ravel_pytree(params)[0]
         return {term: term_jacobian(problem, static, term, unravel, theta, rows, coeffs)
-                for term, rows in batch.items()}
+                for term, rows in term_rows(problem, batch).items()}
 
     return jax.jit(jac)
 
@@ -33,7 +44,7 @@ def make_traces(problem, static, params, chunk: int = 256) -> Callable:
     def traces(params, batch, coeffs):
         theta = ravel_pytree(params)[0]
         out = {}
-        for term, rows in batch.items():
+        for term, rows in term_rows(problem, batch).items():
             f = point_residual(problem, static, term, unravel)
             sq = jax.lax.map(lambda row, f=f: jnp.sum(jnp.square(jax.jacrev(f)(theta, row, coeffs))), rows,
                              batch_size=min(chunk, rows.shape[0]))

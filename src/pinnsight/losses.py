@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from .models import coefficients
-from .problems import Problem
+from .problems import Fields, Problem, constraint_view, equation_values
 
 Batch = Mapping[str, jax.Array]
 
@@ -30,26 +30,49 @@ def point_function(model, problem: Problem, coeffs: Mapping[str, jax.Array]):
     """``(u, c)``: the model as a function of scalar coordinates and the coefficients the problem sees — ``coeffs``
     with the model's unknown coefficients (``models.WithUnknowns``) in place of those of the same name."""
     c = coefficients(model, coeffs)
-    return as_function(bound(model, problem, c)), c
+    u = as_function(bound(model, problem, c))
+    return (u if problem.n_fields == 1 else Fields(u, problem.fields)), c
+
+
+def equation_residuals(problem: Problem, u, points: jax.Array, coeffs) -> dict:
+    """Each equation's residual values (N,) at ``points`` (one vmapped pass for all the equations)."""
+    if len(problem.equations) == 1:
+        name = problem.equations[0]
+        return {name: jax.vmap(lambda p: equation_values(problem, u, p, coeffs)[name])(points)}
+    return jax.vmap(lambda p: equation_values(problem, u, p, coeffs))(points)
+
+
+def residual_norms(problem: Problem, static, params, coeffs, points: jax.Array) -> jax.Array:
+    """The PDE residual at ``points`` (a system: the root sum of squares of its equations)."""
+    u, c = point_function(eqx.combine(params, static), problem, coeffs)
+    eqs = equation_residuals(problem, u, points, c)
+    if len(eqs) == 1:
+        return next(iter(eqs.values()))
+    return jnp.sqrt(sum(jnp.square(v) for v in eqs.values()))
 
 
 def pointwise_residuals(problem: Problem, model, batch: Batch, coeffs: Mapping[str, jax.Array]) -> dict:
-    """Residual values per term: ``res`` of shape (N,), each constraint (N,) or (N, k)."""
+    """Residual values per term: each equation (``res`` for one) of shape (N,), each constraint (N,) or (N, k)."""
     u, coeffs = point_function(model, problem, coeffs)
-    out = {"res": jax.vmap(lambda p: problem.residual(u, *p, coeffs))(batch["res"])}
+    out = equation_residuals(problem, u, batch["res"], coeffs)
     for con in problem.constraints:
-        out[con.name] = jax.vmap(lambda row, con=con: con.residual(u, row, coeffs, problem))(batch[con.name])
+        view = constraint_view(problem, u, con)
+        out[con.name] = jax.vmap(lambda row, con=con, view=view: con.residual(view, row, coeffs, problem))(
+            batch[con.name])
     return out
 
 
 def point_residual(problem: Problem, static, term: str, unravel: Callable) -> Callable:
-    """``f(theta, row, coeffs) -> (k,)``: the residual values of ``term`` (``res`` or a constraint) at one point, as a
-    function of the flat parameters ``theta`` (the model is ``eqx.combine(unravel(theta), static)``)."""
-    con = None if term == "res" else next(c for c in problem.constraints if c.name == term)
+    """``f(theta, row, coeffs) -> (k,)``: the residual values of ``term`` (an equation or a constraint) at one point,
+    as a function of the flat parameters ``theta`` (the model is ``eqx.combine(unravel(theta), static)``)."""
+    con = None if term in problem.equations else next(c for c in problem.constraints if c.name == term)
 
     def f(theta, row, coeffs):
         u, coeffs = point_function(eqx.combine(unravel(theta), static), problem, coeffs)
-        value = problem.residual(u, *row, coeffs) if con is None else con.residual(u, row, coeffs, problem)
+        if con is None:
+            value = equation_values(problem, u, list(row), coeffs)[term]
+        else:
+            value = con.residual(constraint_view(problem, u, con), row, coeffs, problem)
         return jnp.reshape(value, (-1,))
 
     return f

@@ -213,7 +213,7 @@ def _build(label: str, source: str, point_cols: dict, value_cols: dict, coords, 
         if bad:
             raise PinnsightError(f"{label}: column {name!r} has {bad} NaN or infinite value(s)")
     points = np.stack([cols[c] for c in coords], axis=1)
-    _check_inside(label, points, coords, bounds)
+    check_inside(label, points, coords, bounds)
     values = {f: _frozen(cols[f]) for f in value_cols}
     return Observations(_frozen(points), values, tuple(coords), source)
 
@@ -225,7 +225,8 @@ def _column(label: str, name: str, data) -> np.ndarray:
     return col
 
 
-def _check_inside(label: str, points: np.ndarray, coords, bounds) -> None:
+def check_inside(label: str, points: np.ndarray, coords, bounds) -> None:
+    """PinnsightError (naming ``label``, the count and the first point) when a point lies outside the box."""
     lo, hi = np.array(bounds).T
     tol = BOX_TOLERANCE * (hi - lo)
     outside = np.any((points < lo - tol) | (points > hi + tol), axis=1)

@@ -143,3 +143,38 @@ def plot_unknowns(history: list[dict[str, Any]], truths: dict[str, float | None]
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def plot_system(problem, axes, prediction, reference, path: Path, residual=None) -> bool:
+    """A system's fields, one row each: prediction, reference and |error| (or, without a reference, prediction and
+    |residual| in one row) over a 2-D grid; a time-dependent 2-D problem is shown at its final time. ``prediction``
+    and ``reference``: grid + (fields,). False (nothing written) when there is no 2-D view."""
+    axes, pred = tuple(np.asarray(a, float) for a in axes), np.asarray(prediction, float)
+    ref = None if reference is None else np.asarray(reference, float)
+    keep = [i for i in range(problem.dim) if not (problem.dim == 3 and problem.coords[i] == problem.time)]
+    if len(keep) != 2:
+        return False
+    if problem.dim == 3:  # the final time
+        it = problem.coords.index(problem.time)
+        pred, ref = np.take(pred, -1, axis=it), None if ref is None else np.take(ref, -1, axis=it)
+        residual = None if residual is None else np.take(np.asarray(residual), -1, axis=it)
+    (v0, v1), names = (axes[keep[0]], axes[keep[1]]), (problem.coords[keep[0]], problem.coords[keep[1]])
+    extent = [v1[0], v1[-1], v0[0], v0[-1]]
+    rows = problem.n_fields if ref is not None else 1
+    cols = 3 if ref is not None else problem.n_fields + (residual is not None)
+    fig, grid = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), constrained_layout=True, squeeze=False)
+    for i, f in enumerate(problem.fields):
+        if ref is None:
+            _map(fig, grid[0][i], pred[..., i], f"{f} (prediction)", extent, names, {"cmap": "rainbow"})
+            continue
+        lo, hi = float(ref[..., i].min()), float(ref[..., i].max())
+        _map(fig, grid[i][0], pred[..., i], f"{f} prediction", extent, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"})
+        _map(fig, grid[i][1], ref[..., i], f"{f} reference", extent, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"})
+        _map(fig, grid[i][2], np.abs(pred[..., i] - ref[..., i]), f"|{f} error|", extent, names, {"cmap": "viridis"})
+    if ref is None and residual is not None:
+        _map(fig, grid[0][-1], np.abs(residual), "|residual|", extent, names, {"cmap": "viridis"})
+    when = f" at {problem.time} = {axes[problem.coords.index(problem.time)][-1]:g}" if problem.dim == 3 else ""
+    fig.suptitle(f"{problem.name}{when}")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

@@ -24,7 +24,7 @@ import numpy as np
 
 from .config import TrainConfig
 from .errors import PinnsightError
-from .observations import BOX_TOLERANCE
+from .observations import check_inside
 from .precision import dtype_of, precision
 from .runs import load_run
 
@@ -116,16 +116,7 @@ def check_points(points, coords: Sequence[str], bounds, what: str = "points") ->
     bad = int(np.count_nonzero(~np.all(np.isfinite(arr), axis=1)))
     if bad:
         raise PinnsightError(f"{what}: {bad} point(s) with a NaN or infinite coordinate")
-    lo, hi = np.array(bounds, dtype=np.float64).T
-    tol = BOX_TOLERANCE * (hi - lo)
-    outside = np.any((arr < lo - tol) | (arr > hi + tol), axis=1)
-    count = int(np.count_nonzero(outside))
-    if count:
-        row = int(np.argmax(outside))
-        point = ", ".join(f"{c}={x:.12g}" for c, x in zip(coords, arr[row]))
-        box = ", ".join(f"{c} in [{a:g}, {b:g}]" for c, (a, b) in zip(coords, bounds))
-        raise PinnsightError(f"{what}: {count} point(s) outside the domain box ({box}); the first is row "
-                             f"{row + 1}: ({point})")
+    check_inside(what, arr, coords, bounds)
     return arr
 
 

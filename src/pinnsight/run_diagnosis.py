@@ -32,7 +32,7 @@ def load_run_data(run_dir: Path) -> RunData:
             axes = tuple(np.asarray(z[f"axis_{c}"], float) for c in problem.coords)
     except (OSError, ValueError, KeyError) as e:
         raise PinnsightError(f"{run_dir}: unreadable run files ({e.__class__.__name__}: {e})") from None
-    if pred.shape != ref.shape or pred.shape != tuple(len(a) for a in axes):
+    if pred.shape != ref.shape or pred.shape != tuple(len(a) for a in axes) + tuple(problem.field_shape):
         raise PinnsightError(f"{run_dir}/prediction.npz: prediction, reference and axes do not match")
     if not history:
         raise PinnsightError(f"{run_dir}/history.csv has no rows")

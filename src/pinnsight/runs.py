@@ -323,9 +323,13 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None,
         _write_history(tmp / "history.csv", result.history)
         eqx.tree_serialise_leaves(tmp / "params.eqx", result.model)
         _write_prediction(tmp / "prediction.npz", result)
-        from .plots import plot_losses, plot_prediction_residual, plot_solution, plot_unknowns
+        from .plots import plot_losses, plot_prediction_residual, plot_solution, plot_system, plot_unknowns
 
-        if result.reference is not None:
+        if result.problem.n_fields > 1:  # one row (one panel) per field
+            plot_system(result.problem, result.axes, result.grid_prediction,
+                        None if result.reference is None else result.reference.values, tmp / "solution.png",
+                        residual=result.artifacts.get("grid_residual"))
+        elif result.reference is not None:
             plot_solution(result, tmp / "solution.png")
         else:  # no reference: the prediction and the PDE residual
             plot_prediction_residual(result.problem, result.axes, result.grid_prediction,
@@ -344,7 +348,7 @@ def _write_prediction(path: Path, result: RunResult) -> None:
     axes = result.reference.axes if result.reference is not None else result.axes
     extra = {"reference": result.reference.values} if result.reference is not None else {}
     prediction = result.prediction if result.prediction is not None else result.grid_prediction
-    np.savez_compressed(path, prediction=prediction, **extra,
+    np.savez_compressed(path, prediction=prediction, fields=np.array(result.problem.fields), **extra,
                         **{f"axis_{n}": a for n, a in zip(result.problem.coords, axes)})
 
 

@@ -1322,9 +1322,13 @@ def _paper_error(case: str, index: int) -> str:
     return num(abs(RAISSI_BURGERS_ID[case][index] - truth) / truth, 2)
 
 
+def _script_row(script: str, results: str, label: str, text: str) -> Row:
+    """A row of ``benchmarks/results/RESULTS.jsonl`` written by ``benchmarks/SCRIPT.py --only LABEL``."""
+    return Row(text, Select(results, {"label": label}), f"{ENV}python3 benchmarks/{script}.py --only {label}", (0,))
+
+
 def _id_row(label: str, text: str) -> Row:
-    return Row(text, Select("identification", {"label": label}),
-               f"{ENV}python3 benchmarks/identification.py --only {label}", (0,))
+    return _script_row("identification", "identification", label, text)
 
 
 SECTIONS.update({
@@ -1346,6 +1350,28 @@ SECTIONS.update({
         columns=(Label("weighting (seed 0)"), Cell("ν found", fn=_unknown("nu", "value")),
                  Cell("ν rel error", fn=_unknown("nu", "rel_error")), Cell("ρ found", fn=_unknown("rho", "value")),
                  Cell("ρ rel error", fn=_unknown("rho", "rel_error")), Mean("rel L2 of u", sig=2), Stat("wall s"))),
+})
+
+
+# ---------------------------------------------------------------------- issue 18: Navier–Stokes (systems)
+def _field_error(name: str) -> Callable[[Group], str]:
+    return lambda g: "—" if get(g.rows[0], f"rel_l2_fields.{name}") is None else \
+        num(get(g.rows[0], f"rel_l2_fields.{name}"), 2)
+
+
+def _ns_row(label: str, text: str) -> Row:
+    return _script_row("navier_stokes", "navier_stokes", label, text)
+
+
+SECTIONS.update({
+    "navier-stokes": Table(
+        rows=(_ns_row("kovasznay-f32", "Kovasznay Re = 20, float32, Adam 5000 + L-BFGS 5000"),
+              _ns_row("kovasznay-f64", "Kovasznay Re = 20, float64, Adam 3000 + L-BFGS 10000"),
+              _ns_row("taylor-green-nu-id", "Taylor–Green, ν from 1000 velocity samples (1 % noise)")),
+        columns=(Label("case (seed 0)"), Mean("rel L2 (u, v, p together)", sig=2),
+                 Cell("u", fn=_field_error("u")), Cell("v", fn=_field_error("v")), Cell("p", fn=_field_error("p")),
+                 Cell("ν found", fn=_unknown("nu", "value")), Cell("ν rel error", fn=_unknown("nu", "rel_error")),
+                 Stat("wall s"))),
 })
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import PinnsightError
 from ..jsonio import dumps as strict_dumps
-from ..losses import loss_terms, point_function
+from ..losses import loss_terms, residual_norms
 from ..precision import float64_scope
 from ..problems import grid_points
 from ..sampling import sample_batch
@@ -161,7 +161,8 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
         evidence["loss_decades_last_30pct"] = S.flatness(losses_ok)
         found.append(S.stall(losses_ok, rel_l2))
         found.append(S.loss_low_error_high(losses_ok[0], losses_ok[-1], rel_l2,
-                                           fresh_residual=fresh_terms["res"], train_residual=train_terms["res"]))
+                                           fresh_residual=sum(fresh_terms[e] for e in problem.equations),
+                                           train_residual=sum(train_terms[e] for e in problem.equations)))
     found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2, train_terms))
 
     # empirical NTK on a subsample at the trained parameters
@@ -203,9 +204,8 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
 
 
 def _res_only(problem, static, params, pts, coeffs):
-    """PDE residual values at rows ``pts``."""
-    u, c = point_function(eqx.combine(params, static), problem, coeffs)
-    return jax.vmap(lambda p: problem.residual(u, *p, c))(pts)
+    """PDE residual values at rows ``pts`` (a system: the root sum of squares of its equations)."""
+    return residual_norms(problem, static, params, coeffs, pts)
 
 
 def _given_params(config) -> dict[str, Any]:

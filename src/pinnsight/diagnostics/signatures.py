@@ -100,8 +100,12 @@ def radial_spectrum(field: np.ndarray, periodic: Sequence[bool], bins: int = 32)
     """(normalised frequency bin centres in [0, 1], power per bin) of an N-d field on a uniform grid.
 
     Non-periodic axes get a Hann window (the same for any field, so spectra compare). The normalised frequency of
-    a mode is max_i |k_i| / (n_i / 2) (1 = the grid's Nyquist frequency)."""
+    a mode is max_i |k_i| / (n_i / 2) (1 = the grid's Nyquist frequency). A system's fields (one more, trailing
+    axis than ``periodic`` names): the sum of the fields' powers."""
     f = np.asarray(field, float)
+    if f.ndim == len(periodic) + 1:
+        spectra = [radial_spectrum(f[..., i], periodic, bins) for i in range(f.shape[-1])]
+        return spectra[0][0], np.sum([p for _, p in spectra], axis=0)
     for ax, per in enumerate(periodic):
         shape = [1] * f.ndim
         shape[ax] = f.shape[ax]
@@ -320,11 +324,13 @@ def conditioning_growth(coef: str, small: float, target: float, spread_small: fl
     )
 
 
-def ntk_spread(spectra: Mapping[str, np.ndarray]) -> float:
-    """λ_max(K_res) / min over constraints c of λ_max(K_cc), from descending spectra (``ntk.ntk_spectra``)."""
+def ntk_spread(spectra: Mapping[str, np.ndarray], equations: tuple[str, ...] = ("res",)) -> float:
+    """λ_max(K_res) / min over constraints c of λ_max(K_cc), from descending spectra (``ntk.ntk_spectra``); a
+    system's ``equations``: the largest of theirs on top."""
     lead = {k: float(np.max(v)) for k, v in spectra.items() if k != "all" and np.size(v)}
-    cons = [v for k, v in lead.items() if k != "res" and v > 0]
-    return lead.get("res", 0.0) / min(cons) if cons else math.nan
+    cons = [v for k, v in lead.items() if k not in equations and v > 0]
+    top = max((lead[k] for k in equations if k in lead), default=0.0)
+    return top / min(cons) if cons else math.nan
 
 
 # ---------------------------------------------------------------------------------------------- remedies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,14 @@ def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=N
     spec = _MODELS[name]
     if problem is not None and spec.from_problem is not None:
         resolved = spec.from_problem(problem, resolved)
-    net = spec.build(in_size, key=key, dtype=dtype, **resolved)
+    fields = getattr(problem, "n_fields", 1) if problem is not None else 1
+    if fields == 1:
+        net = spec.build(in_size, key=key, dtype=dtype, **resolved)
+    elif "out_size" in inspect.signature(spec.build).parameters:
+        net = spec.build(in_size, key=key, dtype=dtype, out_size=fields, **resolved)
+    else:
+        raise PinnsightError(f"model {name} gives one field; problem {problem.name} has {fields} "
+                             f"({', '.join(problem.fields)}): use mlp, modified-mlp, fourier or periodic")
     if not unknowns:
         return net
     initial = {k: v[0] for k, v in unknowns.items()}

@@ -109,13 +109,14 @@ def _net(name: str, model: str):
 
 # -------------------------------------------------------------------------------------------- builders
 def fourier_model(
-    in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, sigma: float, features: int, net: str
+    in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, sigma: float, features: int, net: str,
+    out_size: int = 1,
 ) -> Embedded:
     """Random Fourier features (σ, ``features`` = m frequencies) followed by ``net`` (mlp or modified-mlp)."""
     cls = _net(net, "fourier")
     k_b, k_net = jax.random.split(key)
     emb = FourierFeatures(in_size, features, sigma, key=k_b, dtype=dtype)
-    return Embedded(emb, cls(emb.out_size, width, depth, key=k_net, dtype=dtype))
+    return Embedded(emb, cls(emb.out_size, width, depth, key=k_net, dtype=dtype, out_size=out_size))
 
 
 def _split(raw: str) -> list[str]:
@@ -149,7 +150,7 @@ def _parse_periods(raw: str, n: int) -> tuple[float, ...]:
 
 def periodic_model(
     in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, coords: str, period: str,
-    harmonics: int, net: str,
+    harmonics: int, net: str, out_size: int = 1,
 ) -> Embedded:
     """Exact periodic embedding of coordinates ``coords`` (indices, ``0`` or ``0/1``) with periods ``period``
     (one number, or one per coordinate: ``2/6.28``), then ``net``. Built for a problem, both default to its
@@ -162,7 +163,7 @@ def periodic_model(
         )
     idx = _parse_coords(coords, in_size)
     emb = PeriodicEmbedding(in_size, idx, _parse_periods(period, len(idx)), harmonics)
-    return Embedded(emb, cls(emb.out_size, width, depth, key=key, dtype=dtype))
+    return Embedded(emb, cls(emb.out_size, width, depth, key=key, dtype=dtype, out_size=out_size))
 
 
 def periodic_options(problem: Any, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,8 +210,8 @@ def plain_model(cls: type, name: str):
     """Build function of ``mlp`` / ``modified-mlp``: the network, behind ``Standardize`` when ``normalize``."""
 
     def build(in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, normalize: bool = False,
-              box: str = ""):
-        net = cls(in_size, width, depth, key=key, dtype=dtype)
+              box: str = "", out_size: int = 1):
+        net = cls(in_size, width, depth, key=key, dtype=dtype, out_size=out_size)
         if not normalize:
             return net
         if not box:

@@ -37,8 +37,11 @@ class ModifiedMLP(eqx.Module):
     hidden_biases: tuple[jax.Array, ...]
     out_weight: jax.Array
     out_bias: jax.Array
+    out_size: int = eqx.field(static=True, default=1)
 
-    def __init__(self, in_size: int, width: int = 50, depth: int = 4, *, key: jax.Array, dtype=None):
+    def __init__(self, in_size: int, width: int = 50, depth: int = 4, *, key: jax.Array, dtype=None,
+                 out_size: int = 1):
+        self.out_size = out_size
         if depth < 2:
             raise PinnsightError(f"model modified-mlp: depth={depth} must be ≥ 2 (depth − 1 gated layers)")
         dtype = dtype or jnp.result_type(float)
@@ -52,8 +55,8 @@ class ModifiedMLP(eqx.Module):
             glorot_normal(k, o, i, dtype) for k, i, o in zip(keys[2:-1], sizes[:-1], sizes[1:])
         )
         self.hidden_biases = tuple(jnp.zeros(width, dtype) for _ in range(depth))
-        self.out_weight = glorot_normal(keys[-1], 1, width, dtype)
-        self.out_bias = jnp.zeros(1, dtype)
+        self.out_weight = glorot_normal(keys[-1], out_size, width, dtype)
+        self.out_bias = jnp.zeros(out_size, dtype)
 
     def __call__(self, z: jax.Array) -> jax.Array:
         u = jnp.tanh(self.u_weight @ z + self.u_bias)  # Eq. 43
@@ -62,4 +65,5 @@ class ModifiedMLP(eqx.Module):
         for w, b in zip(self.hidden_weights[1:], self.hidden_biases[1:]):
             gate = jnp.tanh(w @ h + b)  # Eq. 45
             h = (1.0 - gate) * u + gate * v  # Eq. 46
-        return (self.out_weight @ h + self.out_bias)[0]  # Eq. 47
+        out = self.out_weight @ h + self.out_bias  # Eq. 47
+        return out[0] if self.out_size == 1 else out

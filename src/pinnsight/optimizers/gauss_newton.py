@@ -61,8 +61,8 @@ def residual_jacobian(problem, static, unravel) -> Callable:
 
     def J(x, batch, weights, coeffs):
         blocks = []
-        for name in ["res", *(c.name for c in problem.constraints)]:
-            jac = term_jacobian(problem, static, name, unravel, x, batch[name], coeffs)
+        for name in problem.term_names:  # a system's equations, each on the collocation points, then constraints
+            jac = term_jacobian(problem, static, name, unravel, x, batch[problem.batch_key(name)], coeffs)
             blocks.append(jnp.sqrt(weights[name] / jac.shape[0]) * jac)
         return jnp.concatenate(blocks)
 

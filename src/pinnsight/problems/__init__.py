@@ -2,7 +2,11 @@
 
 from ._base import (
     Constraint,
+    constraint_view,
+    equation_values,
+    exact_values,
     Dirichlet,
+    Fields,
     Initial,
     Neumann,
     Observed,
@@ -20,9 +24,10 @@ from ._base import (
 )
 from . import failure_modes  # noqa: F401  (registers the built-in problems)
 from . import raissi, wang  # noqa: F401  (allen-cahn, burgers; helmholtz, klein-gordon, wave, poisson)
+from . import navier_stokes  # noqa: F401  (kovasznay, taylor-green)
 
 __all__ = [
-    "Constraint", "Dirichlet", "Initial", "Neumann", "Observed", "Param", "Periodic", "Problem", "ProblemSpec",
+    "Constraint", "Dirichlet", "Fields", "constraint_view", "equation_values", "exact_values", "Initial", "Neumann", "Observed", "Param", "Periodic", "Problem", "ProblemSpec",
     "ReferenceSolution", "grid_points", "make_problem", "problem_specs", "register_problem", "resolve_params",
     "takes_coefficients",
 ]

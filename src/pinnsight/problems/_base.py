@@ -32,7 +32,9 @@ ResidualFn = Callable[..., jax.Array]
 class Constraint:
     """A named soft constraint: ``sample`` draws rows, ``residual`` maps (u, row, c) to residual values.
 
-    Subclasses are frozen dataclasses with at least the fields ``name`` (the loss term) and ``n_points``.
+    Subclasses are frozen dataclasses with at least the fields ``name`` (the loss term) and ``n_points``. In a
+    system (several fields), a constraint names the ``field`` it constrains and ``residual`` gets that field's
+    scalar function as ``u``; a constraint with ``fields`` (observations of several) gets the ``Fields``.
     """
 
     name: str
@@ -87,6 +89,7 @@ class Initial(Constraint):
     order: int = 0
     name: str = "ic"
     n_points: int = 100
+    field: str | None = None  # the field it constrains (a system's constraints name one)
 
     def sample(self, key, problem, n):
         pts = _uniform(key, n, problem.bounds)
@@ -111,6 +114,7 @@ class Dirichlet(Constraint):
     coords: tuple[str, ...] | None = None
     name: str = "bc"
     n_points: int = 100
+    field: str | None = None  # the field it constrains (a system's constraints name one)
 
     def sample(self, key, problem, n):
         pts = _boundary_points(key, problem, n, self.coords)
@@ -130,6 +134,7 @@ class Neumann(Constraint):
     coords: tuple[str, ...] | None = None
     name: str = "neumann"
     n_points: int = 100
+    field: str | None = None  # the field it constrains (a system's constraints name one)
 
     def sample(self, key, problem, n):
         pts, normal_axis, sign = _boundary_points(key, problem, n, self.coords, with_normals=True)
@@ -154,6 +159,7 @@ class Periodic(Constraint):
     derivatives: int = 0
     name: str = "bc"
     n_points: int = 100
+    field: str | None = None  # the field it constrains (a system's constraints name one)
 
     def sample(self, key, problem, n):
         i = problem.coords.index(self.coord)
@@ -173,7 +179,7 @@ class Periodic(Constraint):
 class Observed(Constraint):
     """Measured values of the field at given points: the misfit ``u(z) − value`` is the loss term ``name``.
 
-    ``rows`` (n, dim + 1): coordinates then the observed value; ``held_out`` rows of the same form are kept out
+    ``rows`` (n, dim + k): coordinates then the observed values of ``fields``; ``held_out`` rows of the same form are kept out
     of training and reported (their misfit, ``<name>_heldout_rms``). Rows are the observations themselves, not
     sampled: a batch takes the first ``n`` rows (all of them by default)."""
 
@@ -181,6 +187,7 @@ class Observed(Constraint):
     held_out: Any = None
     name: str = "data"
     n_points: int = 0
+    fields: tuple[str, ...] = ("u",)  # the observed fields, one value column each (in this order)
 
     def __post_init__(self):
         rows = np.asarray(self.rows, dtype=np.float64)
@@ -197,7 +204,60 @@ class Observed(Constraint):
         return jnp.asarray(self.rows[: min(n, self.rows.shape[0])])
 
     def residual(self, u, row, c, problem):
-        return u(*row[: problem.dim]) - row[problem.dim]
+        z = row[: problem.dim]
+        if isinstance(u, Fields):
+            return jnp.stack([u[f](*z) for f in self.fields]) - row[problem.dim:]
+        return u(*z) - row[problem.dim]
+
+
+class Fields:
+    """The network of a system as residuals see it: ``f(x, y)`` the vector of all fields, ``f.u(x, y)`` or
+    ``f["p"](x, y)`` one field's scalar function (for ``jax.grad``)."""
+
+    def __init__(self, fn: Callable, names: tuple[str, ...]):
+        self._fn, self._names = fn, tuple(names)
+
+    def __call__(self, *z):
+        return self._fn(*z)
+
+    def __getitem__(self, name: str) -> Callable:
+        if name not in self._names:
+            raise PinnsightError(f"no field {name!r} (fields: {', '.join(self._names)})")
+        i = self._names.index(name)
+        return lambda *z: self._fn(*z)[i]
+
+    def __getattr__(self, name: str) -> Callable:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except PinnsightError as e:
+            raise AttributeError(str(e)) from None
+
+
+def constraint_view(problem: "Problem", u: Callable, con: Constraint) -> Callable:
+    """What ``con.residual`` gets as ``u``: the network itself (one field), one field's function (``con.field``),
+    or all fields (a constraint with ``fields``)."""
+    if problem.n_fields == 1 or not isinstance(u, Fields):
+        return u
+    return u if hasattr(con, "fields") else u[con.field]
+
+
+def exact_values(problem: "Problem", z, c):
+    """The exact solution at ``z``: a scalar (one field), or the vector of the fields (``exact`` of a system
+    returns a dict by field name or a vector in field order)."""
+    out = problem.exact(*z, c)
+    if problem.n_fields > 1 and isinstance(out, Mapping):
+        return jnp.stack([out[f] for f in problem.fields])
+    return out
+
+
+def equation_values(problem: "Problem", u: Callable, z, c) -> dict:
+    """The residual's value of each equation at point ``z`` (a scalar problem's one equation is ``res``)."""
+    out = problem.residual(u, *z, c)
+    if len(problem.equations) == 1 and not isinstance(out, Mapping):
+        return {problem.equations[0]: out}
+    return {k: out[k] for k in problem.equations}
 
 
 def _derivative(u: Callable, axis: int, order: int) -> Callable:
@@ -263,6 +323,10 @@ class Problem:
     exact: Callable[..., jax.Array] | None = None
     reference: Callable[[Coefficients, tuple[np.ndarray, ...]], np.ndarray] | None = None
     reference_shape: tuple[int, ...] | None = None
+    #: the output fields (a system: e.g. ("u", "v", "p")); residuals of a system get a ``Fields`` as ``u``
+    fields: tuple[str, ...] = ("u",)
+    #: the residual's equations, each its own loss term (a system's residual returns a dict of them)
+    equations: tuple[str, ...] = ("res",)
 
     def __post_init__(self):
         """Checked once, when built (``check_problem``): a bad part fails here, naming the problem and the part,
@@ -285,8 +349,27 @@ class Problem:
         return self.coords.index(self.time)
 
     @property
+    def n_fields(self) -> int:
+        return len(self.fields)
+
+    @property
+    def field_shape(self) -> list[int]:
+        """The trailing shape of one point's values: [] for one field, [k] for a system of k fields."""
+        return [] if self.n_fields == 1 else [self.n_fields]
+
+    @property
     def term_names(self) -> tuple[str, ...]:
+        """The loss terms: the equations, then the constraints."""
+        return tuple(self.equations) + tuple(c.name for c in self.constraints)
+
+    @property
+    def batch_names(self) -> tuple[str, ...]:
+        """The point sets of a batch: ``res`` (the collocation points every equation uses), then the constraints'."""
         return ("res",) + tuple(c.name for c in self.constraints)
+
+    def batch_key(self, term: str) -> str:
+        """The batch entry a loss term is evaluated on (``res`` for every equation)."""
+        return "res" if term in self.equations else term
 
     def with_coefficients(self, **values: float) -> "Problem":
         return dataclasses.replace(self, coefficients={**self.coefficients, **values})
@@ -294,9 +377,11 @@ class Problem:
     def with_observations(self, observations, held_out=None, name: str = "data") -> "Problem":
         """This problem with a data term ``name``: ``observations`` (an ``observations.Observations`` of the
         field, or rows ``[coords..., value]``) fitted in training; ``held_out`` (the same kinds) only reported."""
-        rows = lambda o: None if o is None else (np.column_stack([o.points, o.values["u"]])  # noqa: E731
-                                                  if hasattr(o, "points") else np.asarray(o, np.float64))
-        data = Observed(rows=rows(observations), held_out=rows(held_out), name=name)
+        fields = tuple(observations.fields) if hasattr(observations, "fields") else self.fields[:1]
+        rows = lambda o: None if o is None else (  # noqa: E731
+            np.column_stack([o.points, *(o.values[f] for f in fields)]) if hasattr(o, "points")
+            else np.asarray(o, np.float64))
+        data = Observed(rows=rows(observations), held_out=rows(held_out), name=name, fields=fields)
         return dataclasses.replace(self, constraints=tuple(self.constraints) + (data,))
 
     def reference_axes(self) -> tuple[np.ndarray, ...]:
@@ -319,8 +404,8 @@ class Problem:
             pts = grid_points(axes)
             c = {k: jnp.asarray(v) for k, v in self.coefficients.items()}
             with jax.default_device(jax.devices("cpu")[0]):
-                vals = jax.vmap(lambda z: self.exact(*z, c))(jnp.asarray(pts))
-            values = np.asarray(vals, dtype=np.float64).reshape([len(a) for a in axes])
+                vals = jax.vmap(lambda z: exact_values(self, z, c))(jnp.asarray(pts))
+            values = np.asarray(vals, dtype=np.float64).reshape([len(a) for a in axes] + self.field_shape)
         return ReferenceSolution(axes, values)
 
 
@@ -361,6 +446,10 @@ def check_problem(problem: Problem) -> None:
             raise err("periodic", f"{c!r} is not a coordinate (coords: {', '.join(coords)})")
     normalise("periodic", periodic)
     _check_coefficients(problem.coefficients, err)
+    normalise("fields", _names(problem.fields, err, "fields", "field"))
+    normalise("equations", _names(problem.equations, err, "equations", "equation"))
+    if problem.n_fields > 1 and set(problem.fields) & set(coords):
+        raise err("fields", f"a field cannot be named like a coordinate ({sorted(set(problem.fields) & set(coords))})")
     if not isinstance(problem.options, Mapping):
         raise err("options", f"expected a mapping, got {problem.options!r}")
     _check_signature(problem.residual, len(coords) + 2, err, "residual", f"residual(u, {', '.join(coords)}, c)")
@@ -372,6 +461,18 @@ def check_problem(problem: Problem) -> None:
     if problem.reference_shape is not None:
         normalise("reference_shape", _checked_shape(problem.reference_shape, len(coords), err))
     _check_abstractly(problem, err)
+
+
+def _names(value: Any, err: Callable, part: str, what: str) -> tuple[str, ...]:
+    """A non-empty tuple of unique identifiers (field or equation names)."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list)) or not value:
+        raise err(part, f"expected a non-empty tuple of {what} names such as ('u',), got {value!r}")
+    for v in value:
+        if not isinstance(v, str) or not v.isidentifier():
+            raise err(part, f"{what} names are identifiers, got {v!r} in {tuple(value)!r}")
+    if len(set(value)) != len(value):
+        raise err(part, f"{what} names must be unique, got {tuple(value)!r}")
+    return tuple(value)
 
 
 def _name_tuple(value: Any, err: Callable, part: str) -> tuple[str, ...]:
@@ -476,8 +577,10 @@ def _checked_constraints(problem: Problem, err: Callable) -> tuple[Constraint, .
         if not isinstance(cname, str) or not cname:
             raise err(f"constraint {i} ({type(con).__name__})", f"needs a non-empty string name, got {cname!r}")
         part = f"constraint {cname!r} ({type(con).__name__})"
-        if cname == "res":
-            raise err(part, "the name 'res' is the PDE residual's loss term; give the constraint another name=")
+        if cname == "res" or cname in problem.equations:
+            raise err(part, f"the name {cname!r} is an equation's loss term (or 'res', the collocation points); "
+                            "give the constraint another name=")
+        _check_field(problem, con, part, err)
         if cname in seen:
             raise err(part, f"constraint names must be unique, {cname!r} appears twice (name= sets it)")
         seen.add(cname)
@@ -486,6 +589,22 @@ def _checked_constraints(problem: Problem, err: Callable) -> tuple[Constraint, .
             raise err(part, f"n_points must be a positive integer, got {n!r}")
         _check_builtin_constraint(problem, con, part, err)
     return constraints
+
+
+def _check_field(problem: Problem, con: Constraint, part: str, err: Callable) -> None:
+    """A constraint of a system names the field it constrains (observations: the fields they hold)."""
+    if isinstance(con, Observed):
+        unknown = [f for f in con.fields if f not in problem.fields]
+        if unknown:
+            raise err(part, f"field {unknown[0]!r} is not a field of the problem (fields: {', '.join(problem.fields)})")
+        return
+    field_name = getattr(con, "field", None)
+    if field_name is None:
+        if problem.n_fields > 1:
+            raise err(part, f"a constraint of a system must say which field it constrains: field= one of "
+                            f"{', '.join(problem.fields)}")
+    elif field_name not in problem.fields:
+        raise err(part, f"field {field_name!r} is not a field of the problem (fields: {', '.join(problem.fields)})")
 
 
 def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err: Callable) -> None:
@@ -518,8 +637,10 @@ def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err:
         extra = 1 if takes_coefficients(con.value) else 0
         _check_signature(con.value, len(coords) + extra, err, f"{part} value", f"value({', '.join(coords)})")
     elif isinstance(con, Observed):
-        if con.rows.shape[1] != len(coords) + 1:
-            raise err(part, f"rows have {con.rows.shape[1]} columns; expected {len(coords) + 1} (coordinates, value)")
+        width = len(coords) + len(con.fields)
+        if con.rows.shape[1] != width:
+            raise err(part, f"rows have {con.rows.shape[1]} columns; expected {width} (coordinates, then "
+                            f"{', '.join(con.fields)})")
     elif isinstance(con, Initial):
         if problem.time is None:
             raise err(part, "an initial condition needs a time coordinate, and this problem has time=None")
@@ -541,6 +662,9 @@ def _check_abstractly(problem: Problem, err: Callable) -> None:
         if any(jnp.ndim(v) != 0 for v in z):
             raise PinnsightError("u takes scalar coordinates (points are batched by vmap), called with arrays")
         return sum(z) * 0.0 + 1.0
+
+    k = problem.n_fields
+    net = u if k == 1 else Fields(lambda *z: u(*z) * jnp.ones(k, f32), problem.fields)
 
     def trace(part: str, fn: Callable, *args: Any) -> Any:
         try:
@@ -564,8 +688,11 @@ def _check_abstractly(problem: Problem, err: Callable) -> None:
             hint = " (a comparison?)" if out.dtype == jnp.bool_ else ""
             raise err(part, f"returns {out.dtype} values {what}{hint}; it must return floating-point values")
 
-    out = trace("residual", lambda z, c: problem.residual(u, *(z[i] for i in range(dim)), c), point, coeffs)
-    values("residual", out, "per point", vector_ok=False)
+    _check_equations(problem, trace(
+        "residual", lambda z, c: problem.residual(net, *(z[i] for i in range(dim)), c), point, coeffs), err)
+    out = trace("residual", lambda z, c: equation_values(problem, net, [z[i] for i in range(dim)], c), point, coeffs)
+    for name, value in out.items():
+        values("residual" if len(out) == 1 else f"residual equation {name!r}", value, "per point", vector_ok=False)
     key = jax.ShapeDtypeStruct((2,), jnp.uint32)
     for con in problem.constraints:
         part = f"constraint {con.name!r} ({type(con).__name__})"
@@ -576,12 +703,26 @@ def _check_abstractly(problem: Problem, err: Callable) -> None:
             raise err(f"{part} sample", f"sample(key, problem, n) must return n rows as a floating (n, width) array, "
                                         f"got {got} for n = 2")
         row = jax.ShapeDtypeStruct(rows.shape, rows.dtype)
-        out = trace(f"{part} residual", lambda r, c, con=con: jax.vmap(lambda x: con.residual(u, x, c, problem))(r),
-                    row, coeffs)
+        view = constraint_view(problem, net, con)
+        out = trace(f"{part} residual", lambda r, c, con=con, view=view: jax.vmap(
+            lambda x: con.residual(view, x, c, problem))(r), row, coeffs)
         values(f"{part} residual", out, "per row", vector_ok=True, lead=(2,))
     if problem.exact is not None:
-        out = trace("exact", lambda z, c: problem.exact(*(z[i] for i in range(dim)), c), point, coeffs)
-        values("exact", out, "per point", vector_ok=False)
+        out = trace("exact", lambda z, c: exact_values(problem, [z[i] for i in range(dim)], c), point, coeffs)
+        if k == 1:
+            values("exact", out, "per point", vector_ok=False)
+        elif tuple(out.shape) != (k,):
+            raise err("exact", f"returns shape {tuple(out.shape)} per point; a system's exact solution returns a dict "
+                               f"of its fields ({', '.join(problem.fields)}) or a vector of {k}")
+
+
+def _check_equations(problem: Problem, out: Any, err: Callable) -> None:
+    """A residual of several equations returns a dict with exactly their names (one equation: a value)."""
+    if len(problem.equations) == 1 and not isinstance(out, Mapping):
+        return
+    if not isinstance(out, Mapping) or set(out) != set(problem.equations):
+        got = sorted(out) if isinstance(out, Mapping) else type(out).__name__
+        raise err("residual", f"must return a dict of the equations {', '.join(problem.equations)}, got {got}")
 
 
 # ----------------------------------------------------------------------------------------------- registry

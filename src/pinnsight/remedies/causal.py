@@ -57,11 +57,21 @@ def build(options, setup) -> Remedy:
     it, slices, delta = problem.time_index, options["slices"], options["delta"]
     schedule = eps_schedule(options["eps"], options["factor"], options["levels"])
 
-    def reduce(base):  # the res term enters the loss causally weighted; the other terms as ``base`` reduces them
+    equations = problem.equations
+
+    def reduce(base):  # the equations enter the loss causally weighted; the other terms as ``base`` reduces them
         def reduction(residuals, batch, coeffs):
             contributions, record = base(residuals, batch, coeffs)
-            res, w = causal_residual_loss(jnp.square(residuals["res"]), batch["res"][:, it], coeffs[EPS_KEY], slices)
-            return {**contributions, "res": res}, {**record, CAUSAL_LOSS: res, MIN_WEIGHT: jnp.min(w)}
+            t = batch["res"][:, it]
+            if len(equations) == 1:
+                res, w = causal_residual_loss(jnp.square(residuals[equations[0]]), t, coeffs[EPS_KEY], slices)
+                return {**contributions, equations[0]: res}, {**record, CAUSAL_LOSS: res, MIN_WEIGHT: jnp.min(w)}
+            # a system: one set of weights from the sum of its equations' slice losses, applied to each
+            per = {e: slice_losses(jnp.square(residuals[e]), t, slices) for e in equations}
+            w = causal_weights(sum(per.values()), coeffs[EPS_KEY])
+            weighted = {e: jnp.mean(w * v) for e, v in per.items()}
+            return {**contributions, **weighted}, {**record, CAUSAL_LOSS: sum(weighted.values()),
+                                                   MIN_WEIGHT: jnp.min(w)}
 
         return reduction
 

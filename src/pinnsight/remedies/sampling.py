@@ -25,6 +25,7 @@ import jax.numpy as jnp
 
 from .. import keys
 from ..losses import point_function
+from ..problems import equation_values
 from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, choice, positive, register_remedy
 
 RES = "res"
@@ -48,7 +49,10 @@ def make_magnitude(problem, static, by: str = "residual"):
 
     def magnitude(params, pts, coeffs):
         u, c = point_function(eqx.combine(params, static), problem, coeffs)
-        r = lambda z: problem.residual(u, *z, c)  # noqa: E731
+        if len(problem.equations) == 1:
+            r = lambda z: problem.residual(u, *z, c)  # noqa: E731
+        else:  # a system: the Euclidean norm of its equations' residuals
+            r = lambda z: jnp.sqrt(sum(jnp.square(v) for v in equation_values(problem, u, z, c).values()))  # noqa: E731
         if by == "gradient":
             return jnp.linalg.norm(jax.vmap(jax.grad(r))(pts), axis=1)
         return jnp.abs(jax.vmap(r)(pts))

@@ -21,7 +21,8 @@ import numpy as np
 from .. import keys
 from ..errors import PinnsightError
 from ..losses import as_function
-from ..problems._base import Dirichlet, Initial, Neumann, Periodic, _derivative, takes_coefficients
+from ..problems._base import (Dirichlet, Fields, Initial, Neumann, Periodic, _derivative, constraint_view,
+                              takes_coefficients)
 from ..sampling import sample_batch
 from ._base import Remedy, RemedySpec, Segment, needs_time, positive, register_remedy
 
@@ -55,15 +56,17 @@ def make_window_batch(problem, static, points, dtype):
         to_window = lambda t: t_lo + (t - t0) * ((t_hi - t_lo) / (t1 - t0))  # noqa: E731
         out = {"res": b["res"].at[:, it].set(to_window(b["res"][:, it]))}
         u_prev = as_function(eqx.combine(prev_params, static))
+        u_prev = u_prev if problem.n_fields == 1 else Fields(u_prev, problem.fields)
         for con in problem.constraints:
             rows = b[con.name]
             rows = rows.at[:, it].set(to_window(rows[:, it]))
             if isinstance(con, Periodic):
                 rows = rows.at[:, dim + it].set(to_window(rows[:, dim + it]))
             elif isinstance(con, Initial):
-                prev = jax.vmap(lambda z: _derivative(u_prev, it, con.order)(*z))(rows[:, :dim])
+                view = constraint_view(problem, u_prev, con)
+                prev = jax.vmap(lambda z, view=view, con=con: _derivative(view, it, con.order)(*z))(rows[:, :dim])
                 rows = rows.at[:, dim].set(jnp.where(use_prev, prev.astype(dtype), rows[:, dim]))
-            else:  # Dirichlet / Neumann targets may depend on time: recompute at the mapped rows
+            elif not takes_coefficients(con.value):  # Dirichlet / Neumann targets may depend on time: recompute
                 col = dim if isinstance(con, Dirichlet) else dim + 2
                 target = jnp.asarray(con.value(*rows[:, :dim].T), dtype) * jnp.ones(rows.shape[0], dtype)
                 rows = rows.at[:, col].set(target)

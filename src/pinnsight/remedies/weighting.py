@@ -78,12 +78,13 @@ def ema(old: float, new: float, alpha: float) -> float:
 
 
 def lra_estimates(max_abs_res: float, mean_abs: Mapping[str, float], res_weight: float = 1.0,
-                  weights: Mapping[str, float] | None = None) -> dict[str, float]:
+                  weights: Mapping[str, float] | None = None, equations: tuple[str, ...] = (RES,)) -> dict[str, float]:
     """λ̂_i = w_res · max_θ |∇θ L_res| / mean_θ |∇θ L_i| for each constraint term i (Wang, Teng, Perdikaris 2021,
-    Alg. 1). With ``weights`` (the authors' code): the gradient of the weighted term, mean_θ |∇θ (λ_i L_i)|."""
+    Alg. 1). With ``weights`` (the authors' code): the gradient of the weighted term, mean_θ |∇θ (λ_i L_i)|. A
+    system's ``equations`` keep their weights (``max_abs_res``: the largest over them)."""
     scale = weights or {}
     return {k: res_weight * max_abs_res / (m * scale.get(k, 1.0)) if m * scale.get(k, 1.0) > 0 else float("nan")
-            for k, m in mean_abs.items() if k != RES}
+            for k, m in mean_abs.items() if k not in equations}
 
 
 def ntk_weights(traces: Mapping[str, float]) -> dict[str, float]:
@@ -92,9 +93,11 @@ def ntk_weights(traces: Mapping[str, float]) -> dict[str, float]:
     return {k: total / t if t > 0 else float("nan") for k, t in traces.items()}
 
 
-def inverse_dirichlet_estimates(stds: Mapping[str, float], ref: str = "max") -> dict[str, float]:
-    """λ̂_k = max_t std(∇θ L_t) / std(∇θ L_k) (Maddu et al. 2022); ``ref="res"``: std(∇θ L_res) on top."""
-    top = max(stds.values()) if ref == "max" else stds[RES]
+def inverse_dirichlet_estimates(stds: Mapping[str, float], ref: str = "max",
+                                equations: tuple[str, ...] = (RES,)) -> dict[str, float]:
+    """λ̂_k = max_t std(∇θ L_t) / std(∇θ L_k) (Maddu et al. 2022); ``ref="res"``: std(∇θ L_res) on top (a
+    system: the largest over its equations)."""
+    top = max(stds.values()) if ref == "max" else max(stds[e] for e in equations)
     return {k: top / s if s > 0 else float("nan") for k, s in stds.items()}
 
 
@@ -123,8 +126,9 @@ def make_ntk_traces(problem, static, params, points: int = 0, chunk: int = 256) 
     @jax.jit
     def traces(params, batch, coeffs, key):
         rows = {k: subsample_rows(jax.random.fold_in(key, i), batch[k], points) if points > 0 else batch[k]
-                for i, k in enumerate(problem.term_names)}
-        total, count = sums(params, rows, coeffs), residual_entries(problem, static, params, rows, coeffs)
+                for i, k in enumerate(problem.batch_names)}
+        by_term = {t: rows[problem.batch_key(t)] for t in problem.term_names}  # a system's equations share res
+        total, count = sums(params, by_term, coeffs), residual_entries(problem, static, params, rows, coeffs)
         return {k: total[k] / count[k] for k in problem.term_names}
 
     return traces
@@ -210,15 +214,20 @@ def build_lra(options, setup) -> Remedy:
     make = make_layer_gradient_stats if options["pool"] == "layers" else make_gradient_stats
     stats = make(setup.problem, setup.static)
     fixed = {k: float(v) for k, v in setup.config.weights.items()}
+    equations = setup.problem.equations
 
     def estimate(info, key):
         st = stats(info.params, info.state.batch, info.state.coeffs)
         mean_abs = {k: float(v["mean"]) for k, v in st.items()}
         current = {k: float(w) for k, w in info.state.weights.items()} if options["weighted"] else None
-        hats = lra_estimates(float(st[RES]["max"]), mean_abs, float(info.state.weights[RES]), current)
+        if len(equations) == 1:
+            top, weight = float(st[equations[0]]["max"]), float(info.state.weights[equations[0]])
+        else:  # a system: the largest weighted max-gradient of its equations
+            top, weight = max(float(info.state.weights[e]) * float(st[e]["max"]) for e in equations), 1.0
+        hats = lra_estimates(top, mean_abs, weight, current, equations)
         if options["weighted"]:  # λ multiplies the configured weight w0 (the code's λ · Σ_edges MSE): target w0·λ̂
             hats = {k: fixed.get(k, 1.0) * h for k, h in hats.items()}
-        return hats, {"lra_max_grad_res": float(st[RES]["max"])}
+        return hats, {"lra_max_grad_res": top}
 
     return _weighting_remedy("lra", "lra", options, setup, estimate)
 
@@ -240,7 +249,8 @@ def build_inverse_dirichlet(options, setup) -> Remedy:
 
     def estimate(info, key):
         stds = {k: float(v["std"]) for k, v in stats(info.params, info.state.batch, info.state.coeffs).items()}
-        return inverse_dirichlet_estimates(stds, options["ref"]), {f"idw_grad_std_{k}": v for k, v in stds.items()}
+        hats = inverse_dirichlet_estimates(stds, options["ref"], setup.problem.equations)
+        return hats, {f"idw_grad_std_{k}": v for k, v in stds.items()}
 
     return _weighting_remedy("inverse-dirichlet", "idw", options, setup, estimate)
 

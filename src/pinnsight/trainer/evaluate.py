@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import keys
-from ..losses import point_function
+from ..losses import equation_residuals, point_function, residual_norms
+from ..problems import Observed
 from ..problems import grid_points
 
 
@@ -39,27 +40,45 @@ class Evaluator:
         self.predict = make_predict(static)
         self.key, self.calls, self.n_fresh = keys.derive(seed, "trainer", "fresh-residual"), 0, n_fresh
         if reference is not None:
-            ref = jnp.asarray(reference.values.ravel(), dtype)
-            self._error = jax.jit(lambda p, m: relative_l2(m * self.predict(p, self.points), m * ref))
+            self._error = jax.jit(self._make_error(jnp.asarray(reference.values, dtype)))
         self._residual = jax.jit(self._make_residual(problem, static))
-        def grid_residual(params, coeffs):
-            u, c = point_function(eqx.combine(params, static), problem, coeffs)
-            return jax.vmap(lambda z: problem.residual(u, *z, c))(self.points)
-
-        self._grid_residual = jax.jit(grid_residual)
-        self._held_out = [(c.name, jnp.asarray(c.held_out, dtype)) for c in problem.constraints
-                          if getattr(c, "held_out", None) is not None]
-        self.misfit = jax.jit(lambda params, rows: jnp.sqrt(jnp.mean(jnp.square(
-            self.predict(params, rows[:, :problem.dim]) - rows[:, problem.dim]))))
+        self._grid_residual = jax.jit(lambda params, coeffs: residual_norms(problem, static, params, coeffs,
+                                                                            self.points))
+        self._held_out = [(c.name, jnp.asarray(c.held_out, dtype), c.fields) for c in problem.constraints
+                          if isinstance(c, Observed) and c.held_out is not None]
+        self.misfit = jax.jit(lambda params, rows, fields=("u",): self._misfit(params, rows, fields),
+                              static_argnums=2)
         #: the history columns it fills
-        self.columns = (("rel_l2",) if reference is not None else ()) + ("res_rms_fresh", "res_max_fresh") \
-            + tuple(f"{name}_heldout_rms" for name, _ in self._held_out)
+        fields = tuple(f"rel_l2_{f}" for f in problem.fields) if problem.n_fields > 1 else ()
+        self.columns = (("rel_l2", *fields) if reference is not None else ()) + ("res_rms_fresh", "res_max_fresh") \
+            + tuple(f"{name}_heldout_rms" for name, _, _ in self._held_out)
+
+    def _make_error(self, ref):
+        """``error(params, mask) -> (rel L2 over every field, rel L2 per field)`` on the grid's masked points."""
+        k = self.problem.n_fields
+        ref = ref.reshape(-1, k)
+
+        def error(params, m):
+            pred = self.predict(params, self.points).reshape(-1, k) * m[:, None]
+            per = jax.vmap(relative_l2, in_axes=(1, 1))(pred, ref * m[:, None])
+            return relative_l2(pred.ravel(), (ref * m[:, None]).ravel()), per
+
+        return error
+
+    def _misfit(self, params, rows, fields):
+        """RMS of prediction − observation over the observed ``fields`` of ``rows``."""
+        d, pred = self.problem.dim, self.predict(params, rows[:, :self.problem.dim])
+        if self.problem.n_fields == 1:
+            return jnp.sqrt(jnp.mean(jnp.square(pred - rows[:, d])))
+        idx = jnp.asarray([self.problem.fields.index(f) for f in fields])
+        return jnp.sqrt(jnp.mean(jnp.square(pred[:, idx] - rows[:, d:])))
 
     def _make_residual(self, problem, static):
         def rms(params, coeffs, key, lo, hi):
             u, coeffs = point_function(eqx.combine(params, static), problem, coeffs)
             pts = lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (self.n_fresh, problem.dim), dtype=lo.dtype)
-            r = jax.vmap(lambda z: problem.residual(u, *z, coeffs))(pts)
+            eqs = equation_residuals(problem, u, pts, coeffs)
+            r = next(iter(eqs.values())) if len(eqs) == 1 else jnp.stack(list(eqs.values()))
             return jnp.sqrt(jnp.mean(jnp.square(r))), jnp.max(jnp.abs(r))
 
         return rms
@@ -77,13 +96,16 @@ class Evaluator:
         if self.reference is not None:
             m = self.mask(segment)
             m = np.ones(len(self.points_np)) if m is None else m
-            out["rel_l2"] = float(self._error(params, jnp.asarray(m, self.dtype)))
+            total, per = self._error(params, jnp.asarray(m, self.dtype))
+            out["rel_l2"] = float(total)
+            if self.problem.n_fields > 1:
+                out.update({f"rel_l2_{f}": float(v) for f, v in zip(self.problem.fields, per)})
         bounds = segment.bounds if segment is not None and segment.bounds else self.problem.bounds
         lo = jnp.asarray([b[0] for b in bounds], self.dtype)
         hi = jnp.asarray([b[1] for b in bounds], self.dtype)
         self.calls += 1
         rms, top = self._residual(params, coeffs, jax.random.fold_in(self.key, self.calls), lo, hi)
         out["res_rms_fresh"], out["res_max_fresh"] = float(rms), float(top)
-        for name, rows in self._held_out:
-            out[f"{name}_heldout_rms"] = float(self.misfit(params, rows))
+        for name, rows, fields in self._held_out:
+            out[f"{name}_heldout_rms"] = float(self.misfit(params, rows, fields))
         return out

@@ -28,7 +28,7 @@ def stitched_prediction(run: Run, finished) -> np.ndarray:
         if seg.segment.region is not None:
             m = np.asarray(seg.segment.region(ev.points_np))
             flat[m] = np.asarray(ev.predict(seg.params, ev.points), np.float64)[m]
-    return flat.reshape([len(a) for a in ev.axes])
+    return flat.reshape([len(a) for a in ev.axes] + run.problem.field_shape)
 
 
 def final_residual(run: Run, finished) -> dict[str, float]:
@@ -51,6 +51,10 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
     metrics: dict[str, Any] = {}
     if ref is not None:
         metrics["rel_l2"] = float(np.linalg.norm(prediction - ref.values) / np.linalg.norm(ref.values))
+        if run.problem.n_fields > 1:  # per field, and the whole vector above
+            metrics["rel_l2_fields"] = {f: float(np.linalg.norm(prediction[..., i] - ref.values[..., i])
+                                                 / np.linalg.norm(ref.values[..., i]))
+                                        for i, f in enumerate(run.problem.fields)}
     metrics.update({
         "residual": final_residual(run, finished),
         "wall_s": time.perf_counter() - run.t_start,
@@ -95,11 +99,10 @@ def inverse_metrics(run: Run) -> dict:
     for con in run.problem.constraints:
         if not isinstance(con, Observed):
             continue
-        rows = jnp.asarray(con.rows, run.dtype)
-        entry = {"n_train": int(con.rows.shape[0]), "train_rms": float(ev.misfit(run.state.params, rows))}
+        misfit = lambda r: float(ev.misfit(run.state.params, jnp.asarray(r, run.dtype), con.fields))  # noqa: E731
+        entry = {"n_train": int(con.rows.shape[0]), "train_rms": misfit(con.rows), "fields": list(con.fields)}
         if con.held_out is not None:
-            held = jnp.asarray(con.held_out, run.dtype)
-            entry.update(n_heldout=int(con.held_out.shape[0]), heldout_rms=float(ev.misfit(run.state.params, held)))
+            entry.update(n_heldout=int(con.held_out.shape[0]), heldout_rms=misfit(con.held_out))
         out.setdefault("data", {})[con.name] = entry
     return out
 

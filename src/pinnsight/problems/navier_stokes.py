@@ -1,0 +1,110 @@
+"""Incompressible Navier–Stokes in velocity–pressure form: systems of three equations in the fields u, v, p.
+
+- kovasznay     steady flow behind a grid (Kovasznay 1948), exact: with λ = Re/2 − √(Re²/4 + 4π²),
+                u = 1 − e^{λx} cos 2πy, v = λ/(2π) e^{λx} sin 2πy, p = (1 − e^{2λx})/2 on [−0.5, 1] × [−0.5, 1.5]
+                (the box of DeepXDE's example); velocity on every face, pressure on the faces x = −0.5, 1.
+- taylor-green  the decaying Taylor–Green vortex, exact: u = −cos x sin y e^{−2νt}, v = sin x cos y e^{−2νt},
+                p = −(cos 2x + cos 2y) e^{−4νt}/4 on [0, 2π]² × [0, 1]; initial velocity, velocity and pressure on
+                the faces. The face data take the coefficients (``value(x, y, t, c)``), so ν identified from data
+                gets its gradient through them too.
+
+Equations (each its own loss term): ``mom_x`` u u_x + v u_y (+ u_t) + p_x − ν Δu, ``mom_y`` the same for v,
+``div`` u_x + v_y.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from ._base import Dirichlet, Initial, Param, Problem, register_problem
+
+FIELDS, EQUATIONS = ("u", "v", "p"), ("mom_x", "mom_y", "div")
+
+
+def momentum(f, z, nu, time_index=None) -> dict:
+    """The three equations at point ``z`` (coordinates x, y[, t]) for the fields ``f`` (a ``Fields``)."""
+    d = len(z)
+    grad = lambda g: jax.grad(g, argnums=tuple(range(d)))(*z)  # noqa: E731
+    lap = lambda g: jax.grad(lambda *w: jax.grad(g, 0)(*w), 0)(*z) + jax.grad(lambda *w: jax.grad(g, 1)(*w), 1)(*z)  # noqa: E731
+    u, v = f.u(*z), f.v(*z)
+    gu, gv, gp = grad(f.u), grad(f.v), grad(f.p)
+    ut = gu[time_index] if time_index is not None else 0.0
+    vt = gv[time_index] if time_index is not None else 0.0
+    return {"mom_x": ut + u * gu[0] + v * gu[1] + gp[0] - nu * lap(f.u),
+            "mom_y": vt + u * gv[0] + v * gv[1] + gp[1] - nu * lap(f.v),
+            "div": gu[0] + gv[1]}
+
+
+# ------------------------------------------------------------------------------------------------ Kovasznay
+def kovasznay_lambda(re: float) -> float:
+    return re / 2.0 - math.sqrt(re * re / 4.0 + 4.0 * math.pi**2)
+
+
+def kovasznay_exact(x, y, lam):
+    e = jnp.exp(lam * x)
+    return {"u": 1.0 - e * jnp.cos(2 * jnp.pi * y), "v": lam / (2 * jnp.pi) * e * jnp.sin(2 * jnp.pi * y),
+            "p": 0.5 * (1.0 - jnp.exp(2 * lam * x))}
+
+
+def _kovasznay_face(lam: float, name: str):
+    return lambda x, y: kovasznay_exact(x, y, lam)[name]
+
+
+@register_problem(
+    "kovasznay",
+    params={"re": Param(20.0, "Reynolds number (ν = 1/Re)", min=0.0, min_exclusive=True)},
+    summary="steady Navier–Stokes, Kovasznay flow (exact), fields u, v, p; equations mom_x, mom_y, div",
+)
+def kovasznay(re: float) -> Problem:
+    lam = kovasznay_lambda(re)
+
+    def residual(f, x, y, c):
+        return momentum(f, (x, y), 1.0 / c["re"])
+
+    faces = tuple(Dirichlet(value=_kovasznay_face(lam, name), field=name, name=f"bc_{name}", n_points=200)
+                  for name in ("u", "v"))
+    outlet = Dirichlet(value=_kovasznay_face(lam, "p"), coords=("x",), field="p", name="bc_p", n_points=100)
+    return Problem(
+        name="kovasznay", coords=("x", "y"), bounds=((-0.5, 1.0), (-0.5, 1.5)), time=None,
+        residual=residual, constraints=(*faces, outlet), coefficients={"re": re},
+        exact=lambda x, y, c: kovasznay_exact(x, y, lam), fields=FIELDS, equations=EQUATIONS,
+        reference_shape=(100, 100),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- Taylor–Green
+def taylor_green_exact(x, y, t, nu):
+    decay = jnp.exp(-2.0 * nu * t)
+    return {"u": -jnp.cos(x) * jnp.sin(y) * decay, "v": jnp.sin(x) * jnp.cos(y) * decay,
+            "p": -0.25 * (jnp.cos(2 * x) + jnp.cos(2 * y)) * decay**2}
+
+
+def _tg_initial(name: str):
+    return lambda x, y: taylor_green_exact(x, y, 0.0, 0.0)[name]
+
+
+def _tg_face(name: str):
+    return lambda x, y, t, c: taylor_green_exact(x, y, t, c["nu"])[name]  # ν from the (traced or unknown) c
+
+
+@register_problem(
+    "taylor-green",
+    params={"nu": Param(0.1, "kinematic viscosity ν", min=0.0, min_exclusive=True)},
+    summary="unsteady Navier–Stokes, decaying Taylor–Green vortex (exact) on [0, 2π]² × [0, 1], fields u, v, p",
+)
+def taylor_green(nu: float) -> Problem:
+    def residual(f, x, y, t, c):
+        return momentum(f, (x, y, t), c["nu"], time_index=2)
+
+    initial = tuple(Initial(value=_tg_initial(name), field=name, name=f"ic_{name}", n_points=200)
+                    for name in ("u", "v"))
+    faces = tuple(Dirichlet(value=_tg_face(name), field=name, name=f"bc_{name}", n_points=200) for name in FIELDS)
+    return Problem(
+        name="taylor-green", coords=("x", "y", "t"), bounds=((0.0, 2 * math.pi), (0.0, 2 * math.pi), (0.0, 1.0)),
+        residual=residual, constraints=(*initial, *faces), coefficients={"nu": nu},
+        exact=lambda x, y, t, c: taylor_green_exact(x, y, t, c["nu"]), fields=FIELDS, equations=EQUATIONS,
+        reference_shape=(41, 41, 11),
+    )
