@@ -25,6 +25,8 @@ from pinnsight import runs
 from pinnsight.cli import main
 from pinnsight.errors import PinnsightError
 
+from _cli import one_error_line, run_cli
+
 TINY = ["--steps", "40", "--lbfgs-steps", "0", "--log-every", "10", "--eval-every", "20",
         "--model", "mlp:width=8,depth=2", "--points", "res=128"]
 
@@ -662,7 +664,6 @@ import os, signal, sys, time
 from pathlib import Path
 from pinnsight import runs
 
-from _cli import one_error_line, run_cli
 {setup}
 with runs.new_run_dir(Path(sys.argv[1])) as tmp:
     (tmp / "config.json").write_text("{{}}")
