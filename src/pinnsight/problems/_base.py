@@ -577,9 +577,10 @@ def _checked_constraints(problem: Problem, err: Callable) -> tuple[Constraint, .
         if not isinstance(cname, str) or not cname:
             raise err(f"constraint {i} ({type(con).__name__})", f"needs a non-empty string name, got {cname!r}")
         part = f"constraint {cname!r} ({type(con).__name__})"
-        if cname == "res" or cname in problem.equations:
-            raise err(part, f"the name {cname!r} is an equation's loss term (or 'res', the collocation points); "
-                            "give the constraint another name=")
+        if cname == "res":
+            raise err(part, "the name 'res' is the PDE residual's loss term; give the constraint another name=")
+        if cname in problem.equations:
+            raise err(part, f"the name {cname!r} is an equation's loss term; give the constraint another name=")
         _check_field(problem, con, part, err)
         if cname in seen:
             raise err(part, f"constraint names must be unique, {cname!r} appears twice (name= sets it)")
@@ -688,9 +689,9 @@ def _check_abstractly(problem: Problem, err: Callable) -> None:
             hint = " (a comparison?)" if out.dtype == jnp.bool_ else ""
             raise err(part, f"returns {out.dtype} values {what}{hint}; it must return floating-point values")
 
-    _check_equations(problem, trace(
-        "residual", lambda z, c: problem.residual(net, *(z[i] for i in range(dim)), c), point, coeffs), err)
-    out = trace("residual", lambda z, c: equation_values(problem, net, [z[i] for i in range(dim)], c), point, coeffs)
+    out = trace("residual", lambda z, c: problem.residual(net, *(z[i] for i in range(dim)), c), point, coeffs)
+    _check_equations(problem, out, err)
+    out = out if isinstance(out, Mapping) else {problem.equations[0]: out}
     for name, value in out.items():
         values("residual" if len(out) == 1 else f"residual equation {name!r}", value, "per point", vector_ok=False)
     key = jax.ShapeDtypeStruct((2,), jnp.uint32)
