@@ -652,69 +652,90 @@ def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err:
 
 def _check_abstractly(problem: Problem, err: Callable) -> None:
     """Trace (never run) the residual, each constraint and ``exact`` once with a stand-in network, float32."""
-    dim, coords = problem.dim, problem.coords
-    f32 = jnp.float32
-    coeffs = {k: jax.ShapeDtypeStruct((), f32) for k in problem.coefficients}
-    point = jax.ShapeDtypeStruct((dim,), f32)
+    tracer = _Tracer(problem, err)
+    tracer.residual()
+    for con in problem.constraints:
+        tracer.constraint(con)
+    if problem.exact is not None:
+        tracer.exact()
 
-    def u(*z):  # the network as the residual sees it: scalar coordinates in, one scalar out
-        if len(z) != dim:
-            raise PinnsightError(f"u takes the {dim} coordinates ({', '.join(coords)}), called with {len(z)}")
-        if any(jnp.ndim(v) != 0 for v in z):
-            raise PinnsightError("u takes scalar coordinates (points are batched by vmap), called with arrays")
-        return sum(z) * 0.0 + 1.0
 
-    k = problem.n_fields
-    net = u if k == 1 else Fields(lambda *z: u(*z) * jnp.ones(k, f32), problem.fields)
+class _Tracer:
+    """Abstract evaluations (``jax.eval_shape``) of a problem's parts with a stand-in network, and the checks of
+    what they return; a failure is one ``PinnsightError`` naming the part."""
 
-    def trace(part: str, fn: Callable, *args: Any) -> Any:
+    def __init__(self, problem: Problem, err: Callable):
+        self.problem, self.err, dim, coords = problem, err, problem.dim, problem.coords
+        f32 = jnp.float32
+        self.coeffs = {k: jax.ShapeDtypeStruct((), f32) for k in problem.coefficients}
+        self.point = jax.ShapeDtypeStruct((dim,), f32)
+
+        def u(*z):  # the network as the residual sees it: scalar coordinates in, one scalar out
+            if len(z) != dim:
+                raise PinnsightError(f"u takes the {dim} coordinates ({', '.join(coords)}), called with {len(z)}")
+            if any(jnp.ndim(v) != 0 for v in z):
+                raise PinnsightError("u takes scalar coordinates (points are batched by vmap), called with arrays")
+            return sum(z) * 0.0 + 1.0
+
+        k = problem.n_fields
+        self.net = u if k == 1 else Fields(lambda *z: u(*z) * jnp.ones(k, f32), problem.fields)
+
+    def trace(self, part: str, fn: Callable, *args: Any) -> Any:
         try:
             return jax.eval_shape(fn, *args)
         except PinnsightError as e:
-            raise err(part, f"fails on a test point: {e}") from e
+            raise self.err(part, f"fails on a test point: {e}") from e
         except Exception as e:  # noqa: BLE001 - any failure of user code, reported with the part that failed
             lines = str(e).strip().splitlines()
-            hint = f" (coefficients: {', '.join(problem.coefficients) or 'none'})" if isinstance(e, KeyError) else ""
-            raise err(part, f"fails on a test point: {type(e).__name__}: {(lines or [''])[0][:300]}{hint}") from e
+            names = ", ".join(self.problem.coefficients) or "none"
+            hint = f" (coefficients: {names})" if isinstance(e, KeyError) else ""
+            raise self.err(part, f"fails on a test point: {type(e).__name__}: {(lines or [''])[0][:300]}{hint}") from e
 
-    def values(part: str, out: Any, what: str, vector_ok: bool, lead: tuple[int, ...] = ()) -> None:
+    def values(self, part: str, out: Any, what: str, vector_ok: bool, lead: tuple[int, ...] = ()) -> None:
         leaves = jax.tree.leaves(out)
         if len(leaves) != 1 or leaves[0] is not out:
-            raise err(part, f"returns a {type(out).__name__} of {len(leaves)} values {what}; it must return one array")
+            raise self.err(part, f"returns a {type(out).__name__} of {len(leaves)} values {what}; it must return one "
+                                 "array")
         shape = tuple(out.shape[len(lead):])
         if not (len(shape) <= 1 if vector_ok else shape in ((), (1,))):
             want = "a scalar or a vector" if vector_ok else "one scalar (shape () or (1,))"
-            raise err(part, f"returns shape {shape} {what} ({math.prod(shape)} values); it must return {want}")
+            raise self.err(part, f"returns shape {shape} {what} ({math.prod(shape)} values); it must return {want}")
         if not jnp.issubdtype(out.dtype, jnp.floating):
             hint = " (a comparison?)" if out.dtype == jnp.bool_ else ""
-            raise err(part, f"returns {out.dtype} values {what}{hint}; it must return floating-point values")
+            raise self.err(part, f"returns {out.dtype} values {what}{hint}; it must return floating-point values")
 
-    out = trace("residual", lambda z, c: problem.residual(net, *(z[i] for i in range(dim)), c), point, coeffs)
-    _check_equations(problem, out, err)
-    out = out if isinstance(out, Mapping) else {problem.equations[0]: out}
-    for name, value in out.items():
-        values("residual" if len(out) == 1 else f"residual equation {name!r}", value, "per point", vector_ok=False)
-    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
-    for con in problem.constraints:
-        part = f"constraint {con.name!r} ({type(con).__name__})"
-        rows = trace(f"{part} sample", lambda k, con=con: con.sample(k, problem, 2), key)
+    def residual(self) -> None:
+        problem, dim = self.problem, self.problem.dim
+        out = self.trace("residual", lambda z, c: problem.residual(self.net, *(z[i] for i in range(dim)), c),
+                         self.point, self.coeffs)
+        _check_equations(problem, out, self.err)
+        out = out if isinstance(out, Mapping) else {problem.equations[0]: out}
+        for name, value in out.items():
+            self.values("residual" if len(out) == 1 else f"residual equation {name!r}", value, "per point",
+                        vector_ok=False)
+
+    def constraint(self, con: Constraint) -> None:
+        problem, part = self.problem, f"constraint {con.name!r} ({type(con).__name__})"
+        rows = self.trace(f"{part} sample", lambda k: con.sample(k, problem, 2), jax.ShapeDtypeStruct((2,), jnp.uint32))
         leaves = jax.tree.leaves(rows)
         if len(leaves) != 1 or rows.ndim != 2 or rows.shape[0] != 2 or not jnp.issubdtype(rows.dtype, jnp.floating):
             got = f"shape {rows.shape}, {rows.dtype}" if len(leaves) == 1 and leaves[0] is rows else type(rows).__name__
-            raise err(f"{part} sample", f"sample(key, problem, n) must return n rows as a floating (n, width) array, "
-                                        f"got {got} for n = 2")
-        row = jax.ShapeDtypeStruct(rows.shape, rows.dtype)
-        view = constraint_view(problem, net, con)
-        out = trace(f"{part} residual", lambda r, c, con=con, view=view: jax.vmap(
-            lambda x: con.residual(view, x, c, problem))(r), row, coeffs)
-        values(f"{part} residual", out, "per row", vector_ok=True, lead=(2,))
-    if problem.exact is not None:
-        out = trace("exact", lambda z, c: exact_values(problem, [z[i] for i in range(dim)], c), point, coeffs)
+            raise self.err(f"{part} sample", f"sample(key, problem, n) must return n rows as a floating (n, width) "
+                                             f"array, got {got} for n = 2")
+        view = constraint_view(problem, self.net, con)
+        out = self.trace(f"{part} residual", lambda r, c: jax.vmap(lambda x: con.residual(view, x, c, problem))(r),
+                         jax.ShapeDtypeStruct(rows.shape, rows.dtype), self.coeffs)
+        self.values(f"{part} residual", out, "per row", vector_ok=True, lead=(2,))
+
+    def exact(self) -> None:
+        problem, k = self.problem, self.problem.n_fields
+        out = self.trace("exact", lambda z, c: exact_values(problem, [z[i] for i in range(problem.dim)], c),
+                         self.point, self.coeffs)
         if k == 1:
-            values("exact", out, "per point", vector_ok=False)
+            self.values("exact", out, "per point", vector_ok=False)
         elif tuple(out.shape) != (k,):
-            raise err("exact", f"returns shape {tuple(out.shape)} per point; a system's exact solution returns a dict "
-                               f"of its fields ({', '.join(problem.fields)}) or a vector of {k}")
+            raise self.err("exact", f"returns shape {tuple(out.shape)} per point; a system's exact solution returns "
+                                    f"a dict of its fields ({', '.join(problem.fields)}) or a vector of {k}")
 
 
 def _check_equations(problem: Problem, out: Any, err: Callable) -> None:
