@@ -37,6 +37,8 @@ CASES = {
     "burgers-id-noise1-f32": ["--optimizer", "adam:steps=5000", "--optimizer", "lbfgs:steps=5000", "--noise",
                               "0.01"],
     "burgers-id-clean-f64": ["--x64", "--optimizer", "adam:steps=3000", "--optimizer", "lbfgs:steps=10000"],
+    "burgers-id-clean-f64-ng": ["--x64", "--optimizer", "adam:steps=3000", "--optimizer", "lbfgs:steps=5000",
+                                "--optimizer", "natural-gradient:steps=100"],
     "burgers-id-noise1-f64": ["--x64", "--optimizer", "adam:steps=3000", "--optimizer", "lbfgs:steps=10000",
                               "--noise", "0.01"],
 }
