@@ -18,12 +18,13 @@ import math
 import os
 import re
 import struct
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from ..atomic import write_atomic
 
 from pinnsight.errors import PinnsightError
 
@@ -175,21 +176,7 @@ def _load(path: Path, shape: tuple[int, ...] | None = None) -> tuple[np.ndarray 
 
 
 def _atomic_save(path: Path, arr: np.ndarray, key_json: str | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        data = _encode(path, np.asarray(arr), key_json)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, _encode(path, np.asarray(arr), key_json))
 
 
 def cached(name: str, key: dict, compute: Callable[[], np.ndarray], *,

@@ -15,10 +15,8 @@ shaped like them) as their leaves, rebuilt with the structure of the resumed run
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import signal
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -31,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..atomic import write_atomic
 from ..errors import PinnsightError, TrainingInterrupted
 from .state import PhaseReport
 
@@ -110,21 +109,6 @@ def dumps(payload: dict, params_def) -> bytes:
 
 def loads(data: bytes, params_def) -> dict:
     return _Unpickler(io.BytesIO(data), params_def).load()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """``data`` into ``path`` through a temporary file beside it and a rename: ``path`` is the old or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------------------------------- state of a run
