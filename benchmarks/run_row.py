@@ -23,9 +23,27 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._jsonl import append_row, read_rows  # noqa: E402
+
+
+def speed_error(run_dir: Path) -> float | None:
+    """Relative L2 error of the speed |(u, v)| on the evaluation grid (``prediction.npz``), for a run whose fields
+    include u and v and that has a reference (the cavity figure of Wang, Teng & Perdikaris 2021 is this number)."""
+    path = Path(run_dir) / "prediction.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as d:
+        fields = [str(f) for f in d["fields"]] if "fields" in d else []
+        if "reference" not in d or not {"u", "v"} <= set(fields):
+            return None
+        iu, iv = fields.index("u"), fields.index("v")
+        speed = lambda a: np.hypot(a[..., iu], a[..., iv])  # noqa: E731
+        pred, ref = speed(d["prediction"]), speed(d["reference"])
+    return float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))
 
 
 def row_from_run(run_dir: Path, label: str) -> dict:
@@ -48,7 +66,7 @@ def row_from_run(run_dir: Path, label: str) -> dict:
         "rel_l2": metrics.get("rel_l2"), "rel_l2_fields": metrics.get("rel_l2_fields"),
         "wall_s": metrics.get("wall_s"), "steps": metrics.get("steps"),
         "stop": metrics.get("stop_reason"), "phase_reports": reports, "s_per_it": s_per_it,
-        "unknowns": metrics.get("unknowns"), "data": metrics.get("data"),
+        "unknowns": metrics.get("unknowns"), "data": metrics.get("data"), "speed_rel_l2": speed_error(run_dir),
         "versions": recorded.get("versions"), "machine": recorded.get("machine"), "device": recorded.get("device"),
     }
 

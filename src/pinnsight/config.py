@@ -58,13 +58,22 @@ def _phase_checks(name: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PhaseConfig:
-    """One optimizer phase: ``name`` (adam, lbfgs), a step budget, and options overriding the defaults."""
+    """One optimizer phase: ``name`` (adam, lbfgs), a step budget, and options overriding the defaults.
+
+    ``terms`` (default: all) limits the loss to these terms during this phase — the others weigh 0 — e.g. the
+    sequential training of Maddu et al. (2022): data first (``adam:steps=2000,terms=data``), then physics and
+    data. On the command line the terms are joined by ``+`` (``terms=data+bc``)."""
 
     name: str
     steps: int
     options: Mapping[str, Any] = field(default_factory=dict)
+    terms: tuple[str, ...] = ()
 
     def __post_init__(self):
+        terms = self.terms.split("+") if isinstance(self.terms, str) else self.terms
+        if not isinstance(terms, (tuple, list)) or not all(isinstance(t, str) and t for t in terms):
+            raise PinnsightError(f"optimizer {self.name}: terms={self.terms!r} must name loss terms (data+bc)")
+        object.__setattr__(self, "terms", tuple(terms))
         if not isinstance(self.name, str) or self.name not in PHASE_DEFAULTS:
             raise PinnsightError(f"unknown optimizer {self.name!r} (known: {', '.join(PHASE_DEFAULTS)})")
         where = f"optimizer {self.name}"
@@ -82,13 +91,13 @@ class PhaseConfig:
             return value
         if isinstance(value, str):
             name, raw = spec.parse_spec(value, "optimizer")
-            return cls(name, raw.pop("steps", 1000), raw)
+            return cls(name, raw.pop("steps", 1000), raw, raw.pop("terms", ()))
         if isinstance(value, Mapping):
-            unknown = sorted(set(value) - {"name", "steps", "options"})
+            unknown = sorted(set(value) - {"name", "steps", "options", "terms"})
             if unknown or "name" not in value or "steps" not in value:
                 raise PinnsightError(f"optimizer phase {dict(value)!r}: expected the fields name, steps and options"
                                      + (f" (unknown: {', '.join(map(str, unknown))})" if unknown else ""))
-            return cls(value["name"], value["steps"], value.get("options") or {})
+            return cls(value["name"], value["steps"], value.get("options") or {}, value.get("terms") or ())
         raise PinnsightError(f"optimizer phase {value!r} must be a PhaseConfig, a table with name/steps/options or "
                              "a spec NAME:steps=N,key=value")
 
@@ -249,6 +258,7 @@ class TrainConfig:
                                                      spec.positive))
         object.__setattr__(self, "weights", _per_term("weights", terms, dict.fromkeys(terms, 1.0), self.weights, float,
                                                       spec.non_negative))
+        _check_phase_terms(self.phases, terms)
         if self.target_rel_l2 is not None:
             object.__setattr__(self, "target_rel_l2", spec.value(self.target_rel_l2, float, "config", "target_rel_l2",
                                                                  spec.positive))
@@ -295,7 +305,7 @@ class TrainConfig:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d.update(problem=self.problem_name, params=dict(self.params), model_options=dict(self.model_options),
                  points=dict(self.points), weights=dict(self.weights),
-                 phases=[dataclasses.asdict(p) for p in self.phases],
+                 phases=[_phase_dict(p) for p in self.phases],
                  remedies=[{"name": r.name, "options": dict(r.options)} for r in self.remedies],
                  unknowns=[u.to_dict() for u in self.unknowns],
                  data=None if self.data is None else dataclasses.asdict(self.data))
@@ -325,6 +335,20 @@ class TrainConfig:
                        remedies=(remedies,) if isinstance(remedies, str) else tuple(remedies), **d)
         except TypeError as e:
             raise PinnsightError(f"malformed config: {e}") from None
+
+
+def _phase_dict(phase: PhaseConfig) -> dict[str, Any]:
+    """A phase as config.json holds it (``terms`` only when it names some: older files and hashes unchanged)."""
+    d = {"name": phase.name, "steps": phase.steps, "options": dict(phase.options)}
+    return {**d, "terms": list(phase.terms)} if phase.terms else d
+
+
+def _check_phase_terms(phases, terms) -> None:
+    for phase in phases:
+        unknown = [t for t in phase.terms if t not in terms]
+        if unknown:
+            raise PinnsightError(f"optimizer {phase.name}: terms: {unknown[0]!r} is not a loss term of the problem "
+                                 f"(terms: {', '.join(terms)})")
 
 
 def _with_data(problem, data: DataConfig, seed: int):

@@ -78,7 +78,7 @@ class Case:
         """The case's TrainConfig for ``seed`` (remedies passed through only when there are any)."""
         kwargs: dict[str, Any] = dict(self.options)
         if "phases" in kwargs:
-            kwargs["phases"] = tuple(PhaseConfig(p["name"], p["steps"], p.get("options", {})) for p in kwargs["phases"])
+            kwargs["phases"] = tuple(PhaseConfig(p["name"], p["steps"], p.get("options", {}), p.get("terms", ())) for p in kwargs["phases"])
         if self.remedies:
             if "remedies" not in {f.name for f in dataclasses.fields(TrainConfig)}:
                 raise PinnsightError("remedies need TrainConfig.remedies, which this version of pinnsight lacks")

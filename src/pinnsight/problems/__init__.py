@@ -12,6 +12,7 @@ from ._base import (
     Observed,
     Param,
     Periodic,
+    Pinned,
     Problem,
     ProblemSpec,
     ReferenceSolution,
@@ -24,10 +25,10 @@ from ._base import (
 )
 from . import failure_modes  # noqa: F401  (registers the built-in problems)
 from . import raissi, wang  # noqa: F401  (allen-cahn, burgers; helmholtz, klein-gordon, wave, poisson)
-from . import navier_stokes  # noqa: F401  (kovasznay, taylor-green)
+from . import navier_stokes  # noqa: F401  (kovasznay, taylor-green, cavity)
 
 __all__ = [
-    "Constraint", "Dirichlet", "Fields", "constraint_view", "equation_values", "exact_values", "Initial", "Neumann", "Observed", "Param", "Periodic", "Problem", "ProblemSpec",
+    "Constraint", "Dirichlet", "Fields", "constraint_view", "equation_values", "exact_values", "Initial", "Neumann", "Observed", "Param", "Periodic", "Pinned", "Problem", "ProblemSpec",
     "ReferenceSolution", "grid_points", "make_problem", "problem_specs", "register_problem", "resolve_params",
     "takes_coefficients",
 ]

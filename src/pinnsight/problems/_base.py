@@ -210,6 +210,25 @@ class Observed(Constraint):
         return u(*z) - row[problem.dim]
 
 
+@dataclass(frozen=True)
+class Pinned(Constraint):
+    """``field`` equal to ``value`` at one ``point``: a gauge, e.g. for a pressure that the equations and the
+    velocity conditions fix only up to a constant. Every row of its batch is that point."""
+
+    point: tuple[float, ...] = ()
+    value: float = 0.0
+    name: str = "gauge"
+    n_points: int = 1
+    field: str | None = None  # the field it constrains (a system's constraints name one)
+
+    def sample(self, key, problem, n):
+        row = jnp.asarray([*map(float, self.point), float(self.value)])
+        return jnp.tile(row[None, :], (n, 1))
+
+    def residual(self, u, row, c, problem):
+        return u(*row[: problem.dim]) - row[problem.dim]
+
+
 class Fields:
     """The network of a system as residuals see it: ``f(x, y)`` the vector of all fields, ``f.u(x, y)`` or
     ``f["p"](x, y)`` one field's scalar function (for ``jax.grad``)."""
@@ -648,6 +667,22 @@ def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err:
         count(con.order, "order")
         extra = 1 if takes_coefficients(con.value) else 0
         _check_signature(con.value, len(spatial) + extra, err, f"{part} value", f"value({', '.join(spatial)})")
+    elif isinstance(con, Pinned):
+        _check_pinned(problem, con, part, err)
+
+
+def _check_pinned(problem: Problem, con: "Pinned", part: str, err: Callable) -> None:
+    try:
+        point = [float(v) for v in con.point]
+        value = float(con.value)
+    except (TypeError, ValueError):
+        raise err(part, f"point must be {len(problem.coords)} numbers and value a number, got {con.point!r}, "
+                        f"{con.value!r}") from None
+    if len(point) != len(problem.coords) or not all(map(math.isfinite, point + [value])):
+        raise err(part, f"point must be {len(problem.coords)} finite numbers ({', '.join(problem.coords)}) and "
+                        f"value finite, got {con.point!r}, {con.value!r}")
+    if any(not lo <= v <= hi for v, (lo, hi) in zip(point, problem.bounds)):
+        raise err(part, f"point {tuple(point)} is outside the domain {tuple(problem.bounds)}")
 
 
 def _check_abstractly(problem: Problem, err: Callable) -> None:

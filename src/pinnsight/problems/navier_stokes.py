@@ -7,6 +7,10 @@
                 p = −(cos 2x + cos 2y) e^{−4νt}/4 on [0, 2π]² × [0, 1]; initial velocity, velocity and pressure on
                 the faces. The face data take the coefficients (``value(x, y, t, c)``), so ν identified from data
                 gets its gradient through them too.
+- cavity        the lid-driven cavity on [0, 1]² (steady, Re = 100 by default): u = 1 on the lid y = 1, no slip on
+                the other walls, the pressure pinned to 0 at (0.5, 0) (term ``gauge``). Reference: Taylor–Hood
+                finite elements with Newton (``reference.navier_stokes``, scikit-fem), checked against the table of
+                Ghia, Ghia & Shin (1982) and for its convergence order; 101 × 101 evaluation points.
 
 Equations (each its own loss term): ``mom_x`` u u_x + v u_y (+ u_t) + p_x − ν Δu, ``mom_y`` the same for v,
 ``div`` u_x + v_y.
@@ -19,7 +23,8 @@ import math
 import jax
 import jax.numpy as jnp
 
-from ._base import Dirichlet, Initial, Param, Problem, register_problem
+from .. import reference as ref
+from ._base import Dirichlet, Initial, Param, Pinned, Problem, register_problem
 
 FIELDS, EQUATIONS = ("u", "v", "p"), ("mom_x", "mom_y", "div")
 
@@ -107,4 +112,38 @@ def taylor_green(nu: float) -> Problem:
         residual=residual, constraints=(*initial, *faces), coefficients={"nu": nu},
         exact=lambda x, y, t, c: taylor_green_exact(x, y, t, c["nu"]), fields=FIELDS, equations=EQUATIONS,
         reference_shape=(41, 41, 11),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- cavity
+def _lid(x, y):
+    return jnp.where(y >= 1.0, 1.0, 0.0) * jnp.ones_like(x)
+
+
+def _cavity_reference(c, axes):
+    from ..reference import navier_stokes as ns_ref
+
+    re, cells = float(c["re"]), ns_ref.CAVITY_CELLS
+    key = {"re": re, "cells": cells, "x": axes[0], "y": axes[1]}
+    return ref.cached("cavity", key, lambda: ns_ref.cavity(axes[0], axes[1], re, cells),
+                      shape=(len(axes[0]), len(axes[1]), 3))
+
+
+@register_problem(
+    "cavity",
+    params={"re": Param(100.0, "Reynolds number (ν = 1/Re, lid speed 1, side 1)", min=0.0, min_exclusive=True,
+                        max=1000.0)},
+    summary="steady Navier–Stokes, lid-driven cavity (finite-element reference, Ghia et al. 1982), fields u, v, p",
+)
+def cavity(re: float) -> Problem:
+    def residual(f, x, y, c):
+        return momentum(f, (x, y), 1.0 / c["re"])
+
+    walls = (Dirichlet(value=_lid, field="u", name="bc_u", n_points=400),
+             Dirichlet(field="v", name="bc_v", n_points=400))
+    gauge = Pinned(point=(0.5, 0.0), value=0.0, field="p", name="gauge")
+    return Problem(
+        name="cavity", coords=("x", "y"), bounds=((0.0, 1.0), (0.0, 1.0)), time=None,
+        residual=residual, constraints=(*walls, gauge), coefficients={"re": re},
+        reference=_cavity_reference, fields=FIELDS, equations=EQUATIONS, reference_shape=(101, 101),
     )

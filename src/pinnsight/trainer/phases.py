@@ -56,17 +56,24 @@ class PhaseCompiler:
         return self._compiled[k]
 
 
+def phase_weights(phase, weights: dict) -> dict:
+    """The weights a phase trains with: those of its ``terms`` (all when it names none), the others 0."""
+    if not phase.terms:
+        return weights
+    return {k: v if k in phase.terms else jnp.zeros_like(v) for k, v in weights.items()}
+
+
 class PhaseRun:
     """One phase in one segment: iterate, method state, data (batch, weights, coefficients)."""
 
     def __init__(self, compiler: PhaseCompiler, phase, state, warm: bool):
         self.compiled = c = compiler.get(phase, state.params)
-        self.key, self.compiler = options_key(phase), compiler
+        self.key, self.compiler, self.phase = options_key(phase), compiler, phase
         if c.method.flat:
             self.x, self.unravel = ravel_pytree(state.params)
         else:
             self.x, self.unravel = state.params, lambda x: x
-        self.data = (state.batch, state.weights, state.coeffs)
+        self.data = (state.batch, phase_weights(phase, state.weights), state.coeffs)
         st = strong(c.init(self.x, self.data))
         if c.method.check is not None:
             c.method.check(st)
@@ -81,7 +88,7 @@ class PhaseRun:
         """The phase run a checkpoint saved: iterate ``x``, method state and data as they were."""
         pr = cls.__new__(cls)
         pr.compiled = compiler.get(phase, params)
-        pr.key, pr.compiler = options_key(phase), compiler
+        pr.key, pr.compiler, pr.phase = options_key(phase), compiler, phase
         pr.unravel = ravel_pytree(params)[1] if pr.compiled.method.flat else (lambda x: x)
         pr.x, pr.state, pr.data = x, state, data
         return pr
@@ -121,7 +128,7 @@ class PhaseRun:
     def resume(self, state, restart: bool) -> None:
         """Go on with ``state``'s batch, weights and coefficients (refresh value and gradient); re-initialise
         the method's state if ``restart``, else keep its persistent part."""
-        self.data = (state.batch, state.weights, state.coeffs)
+        self.data = (state.batch, phase_weights(self.phase, state.weights), state.coeffs)
         fresh = strong(self.compiled.init(self.x, self.data))
         self.state = fresh if restart else self._keep(fresh, self.state)
 
