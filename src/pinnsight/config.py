@@ -225,6 +225,9 @@ class TrainConfig:
     unknowns: tuple[Any, ...] = ()
     #: measurements from a file (``DataConfig``, or its path): the loss term ``data``
     data: Any = None
+    #: the Dirichlet conditions imposed exactly, u = g + φ·N with φ a distance function of their boundary parts
+    #: (Sukumar & Srivastava 2022; ``models.distance``) instead of as penalty terms
+    exact_bc: bool = False
 
     def __post_init__(self):
         if not isinstance(self.problem, (str, Problem)):
@@ -242,6 +245,7 @@ class TrainConfig:
         fields = {
             "seed": (int, spec.all_of(spec.non_negative, spec.below(2**32, "2**32"))),
             "x64": (bool, None),
+            "exact_bc": (bool, None),
             "log_every": (int, spec.positive),
             "eval_every": (int, spec.positive),
             "stall_steps": (int, spec.non_negative),
@@ -285,6 +289,10 @@ class TrainConfig:
         """``name -> (initial, lo, hi)`` of the unknowns (what ``models.make_model`` takes)."""
         return {u.name: (u.initial, u.lo, u.hi) for u in self.unknowns}
 
+    def model_kwargs(self) -> dict[str, Any]:
+        """What ``models.make_model`` takes from the configuration besides the model's own options."""
+        return {"unknowns": self.unknown_bounds(), "exact_bc": self.exact_bc, **self.model_options}
+
     @property
     def problem_name(self) -> str:
         return self.problem.name if isinstance(self.problem, Problem) else self.problem
@@ -309,6 +317,8 @@ class TrainConfig:
                  remedies=[{"name": r.name, "options": dict(r.options)} for r in self.remedies],
                  unknowns=[u.to_dict() for u in self.unknowns],
                  data=None if self.data is None else dataclasses.asdict(self.data))
+        if not self.exact_bc:  # recorded only when set: older files and their hashes unchanged
+            d.pop("exact_bc")
         return d
 
     @classmethod

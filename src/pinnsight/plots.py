@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 def plot_solution(result, path: Path) -> None:
     """Prediction, reference and absolute error over the reference grid (2-D) or along the axis (1-D)."""
     problem, ref = result.problem, result.reference
-    pred, exact = result.prediction, ref.values
+    pred, exact = _in_domain(ref.inside, result.prediction), _in_domain(ref.inside, ref.values)
     err = np.abs(pred - exact)
     title = f"{problem.name} " + " ".join(f"{k}={v:g}" for k, v in problem.coefficients.items())
     title += f" — rel L2 {result.metrics['rel_l2']:.2e}"
@@ -31,7 +31,7 @@ def plot_solution(result, path: Path) -> None:
         fig, axes = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
         (v0, v1), (n0, n1) = ref.axes, problem.coords
         extent = [v1[0], v1[-1], v0[0], v0[-1]]
-        vmin, vmax = float(exact.min()), float(exact.max())
+        vmin, vmax = float(np.nanmin(exact)), float(np.nanmax(exact))
         for ax, data, name, kw in (
             (axes[0], pred, "prediction", {"vmin": vmin, "vmax": vmax, "cmap": "rainbow"}),
             (axes[1], exact, "reference", {"vmin": vmin, "vmax": vmax, "cmap": "rainbow"}),
@@ -51,12 +51,13 @@ def plot_prediction_residual(problem, axes, prediction, residual, path: Path) ->
     maps for a 2-D problem, two curves along the axis for a 1-D one; nothing is written for more dimensions."""
     axes = tuple(np.asarray(a, float) for a in axes)
     shape = tuple(len(a) for a in axes)
-    pred = np.asarray(prediction, float).reshape(shape)
-    res = np.abs(np.asarray(residual, float)).reshape(shape)
-    rms = float(np.sqrt(np.mean(res**2)))
+    inside = problem.inside_grid(axes)
+    pred = _in_domain(inside, np.asarray(prediction, float).reshape(shape))
+    res = _in_domain(inside, np.abs(np.asarray(residual, float)).reshape(shape))
+    rms = float(np.sqrt(np.nanmean(res**2)))
     title = f"{problem.name} " + " ".join(f"{k}={v:g}" for k, v in problem.coefficients.items())
     title += f" — no reference; residual RMS {rms:.2e} on the grid"
-    floor = max(float(res[res > 0].min()) if np.any(res > 0) else 1.0, 1e-300)
+    floor = max(float(np.nanmin(res[res > 0])) if np.any(res > 0) else 1.0, 1e-300)
     if problem.dim == 1:
         fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5), constrained_layout=True)
         a.plot(axes[0], pred, "r-")
@@ -68,7 +69,7 @@ def plot_prediction_residual(problem, axes, prediction, residual, path: Path) ->
         fig, panels = plt.subplots(1, 2, figsize=(10.5, 4), constrained_layout=True)
         (v0, v1), (n0, n1) = axes, problem.coords
         extent = [v1[0], v1[-1], v0[0], v0[-1]]
-        top = max(float(res.max()), floor * 10)
+        top = max(float(np.nanmax(res)), floor * 10)
         for ax, data, name, kw in (
             (panels[0], pred, "prediction", {"cmap": "rainbow"}),
             (panels[1], np.maximum(res, floor), "|residual|",
@@ -80,6 +81,14 @@ def plot_prediction_residual(problem, axes, prediction, residual, path: Path) ->
     fig.suptitle(title)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _in_domain(inside, values) -> np.ndarray:
+    """``values`` with the grid points outside the domain (``inside`` False) blank (NaN); all kept for a box."""
+    values = np.asarray(values, float)
+    if inside is None:
+        return values
+    return np.where(inside.reshape(inside.shape + (1,) * (values.ndim - inside.ndim)), values, np.nan)
 
 
 def _map(fig, ax, data, name, extent, coords, kw) -> None:
@@ -149,8 +158,11 @@ def plot_system(problem, axes, prediction, reference, path: Path, residual=None)
     """A system's fields, one row each: prediction, reference and |error| (or, without a reference, prediction and
     |residual| in one row) over a 2-D grid; a time-dependent 2-D problem is shown at its final time. ``prediction``
     and ``reference``: grid + (fields,). False (nothing written) when there is no 2-D view."""
-    axes, pred = tuple(np.asarray(a, float) for a in axes), np.asarray(prediction, float)
-    ref = None if reference is None else np.asarray(reference, float)
+    axes = tuple(np.asarray(a, float) for a in axes)
+    inside = problem.inside_grid(axes)
+    pred = _in_domain(inside, prediction)
+    ref = None if reference is None else _in_domain(inside, reference)
+    residual = None if residual is None else _in_domain(inside, residual)
     keep = [i for i in range(problem.dim) if not (problem.dim == 3 and problem.coords[i] == problem.time)]
     if len(keep) != 2:
         return False
@@ -167,7 +179,7 @@ def plot_system(problem, axes, prediction, reference, path: Path, residual=None)
         if ref is None:
             _map(fig, grid[0][i], pred[..., i], f"{f} (prediction)", extent, names, {"cmap": "rainbow"})
             continue
-        lo, hi = float(ref[..., i].min()), float(ref[..., i].max())
+        lo, hi = float(np.nanmin(ref[..., i])), float(np.nanmax(ref[..., i]))
         _map(fig, grid[i][0], pred[..., i], f"{f} prediction", extent, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"})
         _map(fig, grid[i][1], ref[..., i], f"{f} reference", extent, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"})
         _map(fig, grid[i][2], np.abs(pred[..., i] - ref[..., i]), f"|{f} error|", extent, names, {"cmap": "viridis"})

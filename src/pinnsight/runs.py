@@ -348,6 +348,9 @@ def _write_prediction(path: Path, result: RunResult) -> None:
     axes = result.reference.axes if result.reference is not None else result.axes
     extra = {"reference": result.reference.values} if result.reference is not None else {}
     prediction = result.prediction if result.prediction is not None else result.grid_prediction
+    inside = result.problem.inside_grid(axes)
+    if inside is not None:  # a domain that is not a box: which grid points are in it
+        extra["inside"] = inside
     np.savez_compressed(path, prediction=prediction, fields=np.array(result.problem.fields), **extra,
                         **{f"axis_{n}": a for n, a in zip(result.problem.coords, axes)})
 
@@ -450,7 +453,7 @@ def load_run(run_dir: Path) -> tuple[TrainConfig, Any, dict[str, Any]]:
     problem = config.build_problem()
     # with the problem, as training built it (options derived from it: periodic embedding, hard-constraint rows)
     skeleton = make_model(config.model, problem.dim, key=jax.random.PRNGKey(0), dtype=dtype, problem=problem,
-                          unknowns=config.unknown_bounds(), **config.model_options)
+                          **config.model_kwargs())
     try:
         model = eqx.tree_deserialise_leaves(run_dir / "params.eqx", skeleton)
     except Exception as e:  # noqa: BLE001 - any failure here means a corrupt file

@@ -1347,10 +1347,15 @@ SECTIONS.update({
     "identification-rd": Table(
         rows=(_id_row("rd-inverse-fixed", "fixed weights (1)"),
               _id_row("rd-inverse-inverse-dirichlet", "inverse-Dirichlet (Maddu et al. 2022)"),
-              _id_row("rd-inverse-lra", "learning-rate annealing (Wang, Teng & Perdikaris 2021)")),
+              _id_row("rd-inverse-lra", "learning-rate annealing (Wang, Teng & Perdikaris 2021)"),
+              _id_row("rd-sequential-fixed", "sequential (data 2000 Adam steps first), fixed weights"),
+              _id_row("rd-sequential-inverse-dirichlet", "sequential, inverse-Dirichlet"),
+              _id_row("rd-sequential-lra", "sequential, learning-rate annealing")),
         columns=(Label("weighting (seed 0)"), Cell("ν found", fn=_unknown("nu", "value")),
                  Cell("ν rel error", fn=_unknown("nu", "rel_error")), Cell("ρ found", fn=_unknown("rho", "value")),
-                 Cell("ρ rel error", fn=_unknown("rho", "rel_error")), Mean("rel L2 of u", sig=2), Stat("wall s"))),
+                 Cell("ρ rel error", fn=_unknown("rho", "rel_error")), Mean("rel L2 of u", sig=2),
+                 Cell("data misfit rms", fn=lambda g: num(get(g.rows[0], "data.data.train_rms"), 2)),
+                 Stat("wall s"))),
 })
 
 
@@ -1373,6 +1378,50 @@ SECTIONS.update({
                  Cell("u", fn=_field_error("u")), Cell("v", fn=_field_error("v")), Cell("p", fn=_field_error("p")),
                  Cell("ν found", fn=_unknown("nu", "value")), Cell("ν rel error", fn=_unknown("nu", "rel_error")),
                  Stat("wall s"))),
+})
+
+#: Wang, Teng & Perdikaris, SIAM J. Sci. Comput. 43 (2021), Sec. 4.3: the cavity at Re = 100 (stream-function form),
+#: relative L2 error of the velocity magnitude: plain PINN and learning-rate annealing + modified MLP
+WANG_CAVITY = {"cavity-f32": 2.71e-1, "cavity-lra-mmlp-f32": 3.42e-2}
+
+
+def _interior(name: str) -> Callable[[Group], str]:
+    return lambda g: num(get(g.rows[0], f"rel_l2_interior.{name}"), 2)
+
+
+SECTIONS.update({
+    "cavity": Table(
+        rows=(_ns_row("cavity-f32", "plain (MLP 4 × 50), float32, Adam 5000 + L-BFGS 5000"),
+              _ns_row("cavity-lra-mmlp-f32", "learning-rate annealing + modified MLP, float32, Adam 5000 + "
+                                             "L-BFGS 5000")),
+        columns=(Label("case (seed 0, 2000 residual points)"), Mean("speed |(u, v)| rel L2", field="speed_rel_l2",
+                                                                    sig=2),
+                 Cell("Wang et al. 2021 (same remedy)", fn=lambda g: num(WANG_CAVITY.get(g.rows[0].get("label")), 2)),
+                 Cell("u", fn=_field_error("u")), Cell("v", fn=_field_error("v")),
+                 Cell("p (interior)", fn=_interior("p")), Stat("wall s"))),
+})
+
+
+# ------------------------------------------------------------------------ issue 19: domains beyond boxes
+def _domain_row(label: str, text: str) -> Row:
+    return _script_row("domains", "domains", label, text)
+
+
+def _phase_steps(g: Group) -> str:
+    return " + ".join(f"{p.get('name')} {p.get('steps')}" for p in g.rows[0].get("phase_reports") or [])
+
+
+SECTIONS.update({
+    "domains": Table(
+        rows=(_domain_row("lshape-plain", "L-shape, penalty terms, float32"),
+              _domain_row("lshape-exact-bc", "L-shape, exact Dirichlet (distance function), float32"),
+              _domain_row("lshape-rad", "L-shape, RAD sampling (every 500), float32"),
+              _domain_row("lshape-f64-ng", "L-shape, float64, 3 × 30, natural gradient"),
+              _domain_row("annulus-plain", "annulus, penalty terms, float32"),
+              _domain_row("annulus-exact-bc", "annulus, exact Dirichlet (distance function), float32"),
+              _domain_row("annulus-f64-ng", "annulus, float64, 3 × 30, natural gradient")),
+        columns=(Label("case (seed 0, 2000 residual points)"), Mean("rel L2 (inside the domain)", sig=2),
+                 Cell("phases (steps run)", fn=_phase_steps), Stat("wall s"))),
 })
 
 

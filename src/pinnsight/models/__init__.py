@@ -16,6 +16,7 @@ from .embeddings import (
     Embedded, FourierFeatures, PeriodicEmbedding, Standardize, box_options, fourier_model, periodic_model,
     periodic_options, plain_model,
 )
+from .distance import ExactDirichlet, exact_dirichlet
 from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
 from .mlp import MLP, glorot_normal
 from .unknowns import Unknowns, WithUnknowns, coefficients, unknown_values
@@ -63,10 +64,11 @@ def resolve_model_options(name: str, options: Mapping[str, Any] | None = None) -
 
 
 def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=None, unknowns=None,
-               **options: Any):
+               exact_bc: bool = False, **options: Any):
     """Build model ``name`` for points of dimension ``in_size`` with parameters of ``dtype``; with a
     ``problem``, options the model derives from it (its ``from_problem``) are filled in first. ``unknowns``:
-    ``name -> (initial, lo, hi)`` of coefficients trained with the network (``WithUnknowns``)."""
+    ``name -> (initial, lo, hi)`` of coefficients trained with the network (``WithUnknowns``); ``exact_bc``: the
+    problem's Dirichlet conditions imposed exactly (``distance.ExactDirichlet``)."""
     resolved = resolve_model_options(name, options)
     spec = _MODELS[name]
     if problem is not None and spec.from_problem is not None:
@@ -79,6 +81,8 @@ def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=N
     else:
         raise PinnsightError(f"model {name} gives one field; problem {problem.name} has {fields} "
                              f"({', '.join(problem.fields)}): use mlp, modified-mlp, fourier or periodic")
+    if exact_bc:
+        net = exact_dirichlet(net, problem)
     if not unknowns:
         return net
     initial = {k: v[0] for k, v in unknowns.items()}
@@ -115,6 +119,6 @@ register_model(
 )
 
 __all__ = [
-    "Embedded", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "Standardize",
+    "Embedded", "ExactDirichlet", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "Standardize",
     "MLP", "ModelSpec", "Unknowns", "WithUnknowns", "coefficients", "unknown_values", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
 ]

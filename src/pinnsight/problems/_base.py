@@ -92,7 +92,7 @@ class Initial(Constraint):
     field: str | None = None  # the field it constrains (a system's constraints name one)
 
     def sample(self, key, problem, n):
-        pts = _uniform(key, n, problem.bounds)
+        pts = interior_points(problem, key, n)
         it = problem.time_index
         pts = pts.at[:, it].set(problem.bounds[it][0])
         space = [pts[:, i] for i in range(problem.dim) if i != it]
@@ -107,17 +107,20 @@ class Initial(Constraint):
 
 @dataclass(frozen=True)
 class Dirichlet(Constraint):
-    """``u = value(*coords)`` on the faces of the spatial box (``coords`` limits which directions); a ``value``
-    whose last argument is named ``c`` takes the coefficients and is evaluated in the loss."""
+    """``u = value(*coords)`` on the faces of the spatial box (``coords`` limits which directions), or on the
+    boundary of the problem's ``domain`` (``on`` names one of its boundary parts); a ``value`` whose last argument
+    is named ``c`` takes the coefficients and is evaluated in the loss."""
 
     value: Callable[..., jax.Array] = lambda *z: 0.0 * z[0]
     coords: tuple[str, ...] | None = None
     name: str = "bc"
     n_points: int = 100
     field: str | None = None  # the field it constrains (a system's constraints name one)
+    on: str | None = None  # a boundary part of the problem's domain (None: all of its boundary)
 
     def sample(self, key, problem, n):
-        pts = _boundary_points(key, problem, n, self.coords)
+        pts = _boundary_points(key, problem, n, self.coords) if problem.domain is None \
+            else boundary_points(problem, key, n, self.on)[0]
         target = _stored(self.value, pts.T, pts.dtype, n)
         return jnp.concatenate([pts, target[:, None]], axis=1)
 
@@ -128,27 +131,58 @@ class Dirichlet(Constraint):
 
 @dataclass(frozen=True)
 class Neumann(Constraint):
-    """Outward normal derivative ``∂u/∂n = value(coords)`` on the faces of the listed spatial directions."""
+    """Outward normal derivative ``∂u/∂n = value(coords)`` on the faces of the listed spatial directions, or on
+    the boundary (part ``on``) of the problem's ``domain``.
+
+    Rows: ``[coords..., normal..., target]`` — the outward normal as one number per coordinate (0 for time)."""
 
     value: Callable[..., jax.Array] = lambda *z: 0.0 * z[0]
     coords: tuple[str, ...] | None = None
     name: str = "neumann"
     n_points: int = 100
     field: str | None = None  # the field it constrains (a system's constraints name one)
+    on: str | None = None  # a boundary part of the problem's domain (None: all of its boundary)
 
     def sample(self, key, problem, n):
-        pts, normal_axis, sign = _boundary_points(key, problem, n, self.coords, with_normals=True)
+        pts, normals = _points_with_normals(key, problem, n, self.coords, self.on)
         target = _stored(self.value, pts.T, pts.dtype, n)
-        return jnp.concatenate(
-            [pts, normal_axis[:, None].astype(pts.dtype), sign[:, None].astype(pts.dtype), target[:, None]], axis=1
-        )
+        return jnp.concatenate([pts, normals, target[:, None]], axis=1)
 
     def residual(self, u, row, c, problem):
         d = problem.dim
-        z, axis, sign = row[:d], row[d], row[d + 1]
-        target = _target(self.value, list(z), row[d + 2], c)
-        grad = jnp.stack(jax.grad(u, argnums=tuple(range(d)))(*z))
-        return sign * jnp.sum(jnp.where(jnp.arange(d) == axis, grad, 0.0)) - target
+        z = row[:d]
+        target = _target(self.value, list(z), row[2 * d], c)
+        return _normal_derivative(u, z, row[d:2 * d]) - target
+
+
+@dataclass(frozen=True)
+class Robin(Neumann):
+    """``a u + b ∂u/∂n = value(coords)`` on the box faces (``coords``) or the domain's boundary part ``on``
+    (rows as ``Neumann``'s)."""
+
+    a: float = 1.0
+    b: float = 1.0
+    name: str = "robin"
+
+    def residual(self, u, row, c, problem):
+        d = problem.dim
+        z = row[:d]
+        target = _target(self.value, list(z), row[2 * d], c)
+        return self.a * u(*z) + self.b * _normal_derivative(u, z, row[d:2 * d]) - target
+
+
+def _normal_derivative(u: Callable, z, normal) -> jax.Array:
+    grad = jnp.stack(jax.grad(u, argnums=tuple(range(len(z))))(*z))
+    return jnp.sum(grad * normal)
+
+
+def _points_with_normals(key, problem, n, coords, on):
+    """Boundary points and their outward normals (one column per coordinate, 0 for time)."""
+    if problem.domain is not None:
+        return boundary_points(problem, key, n, on)
+    pts, axis, sign = _boundary_points(key, problem, n, coords, with_normals=True)
+    normals = jnp.where(jnp.arange(problem.dim)[None, :] == axis[:, None], sign[:, None], 0).astype(pts.dtype)
+    return pts, normals
 
 
 @dataclass(frozen=True)
@@ -285,6 +319,39 @@ def _derivative(u: Callable, axis: int, order: int) -> Callable:
     return u
 
 
+def interior_points(problem: "Problem", key, n: int, lo=None, hi=None) -> jax.Array:
+    """``n`` uniform points of the problem's domain: of the box ``lo``..``hi`` (default: ``bounds``) when it has no
+    ``domain``; else of the domain's shape (its spatial part) times the time interval of ``lo``..``hi``."""
+    lo = jnp.asarray([b[0] for b in problem.bounds]) if lo is None else lo
+    hi = jnp.asarray([b[1] for b in problem.bounds], lo.dtype) if hi is None else hi
+    if problem.domain is None:
+        return lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (n, lo.shape[0]), dtype=lo.dtype)
+    k_space, k_time = jax.random.split(key)
+    return _with_time(problem, k_time, problem.domain.sample_interior(k_space, n, lo.dtype), lo, hi)
+
+
+def boundary_points(problem: "Problem", key, n: int, part: str | None = None):
+    """``n`` uniform points of the domain's boundary (or of its ``part``) at uniform times, and their outward
+    normals (one column per coordinate, 0 for time)."""
+    dtype = jnp.asarray(0.0).dtype
+    k_space, k_time = jax.random.split(key)
+    space, normals = problem.domain.sample_boundary(k_space, n, dtype, part=part)
+    lo = jnp.asarray([b[0] for b in problem.bounds], dtype)
+    hi = jnp.asarray([b[1] for b in problem.bounds], dtype)
+    zeros = jnp.zeros(problem.dim, dtype)
+    return _with_time(problem, k_time, space, lo, hi), _with_time(problem, None, normals, zeros, zeros)
+
+
+def _with_time(problem: "Problem", key, space, lo, hi):
+    """``space`` (n, spatial dim) with the time column inserted at its place: uniform on lo..hi (0 when no key)."""
+    if problem.time is None:
+        return space
+    it, n = problem.time_index, space.shape[0]
+    u = jnp.zeros((n,), space.dtype) if key is None else jax.random.uniform(key, (n,), dtype=space.dtype)
+    t = lo[it] + (hi[it] - lo[it]) * u
+    return jnp.concatenate([space[:, :it], t[:, None], space[:, it:]], axis=1)
+
+
 def _boundary_points(key, problem, n, coords, with_normals=False):
     """Uniform points on the faces of the listed spatial directions, faces chosen with equal probability."""
     names = coords if coords is not None else tuple(c for c in problem.coords if c != problem.time)
@@ -309,6 +376,8 @@ class ReferenceSolution:
 
     axes: tuple[np.ndarray, ...]
     values: np.ndarray
+    #: which grid points lie in the problem's domain (None: all, a box); values outside are 0 and never compared
+    inside: np.ndarray | None = None
 
     def points(self) -> np.ndarray:
         """All grid points as rows, in the order of ``values.ravel()``."""
@@ -346,6 +415,9 @@ class Problem:
     fields: tuple[str, ...] = ("u",)
     #: the residual's equations, each its own loss term (a system's residual returns a dict of them)
     equations: tuple[str, ...] = ("res",)
+    #: the spatial domain, a ``geometry.Shape`` (None: the box of ``bounds``); ``bounds`` must enclose it, and give
+    #: the time interval of an evolution problem
+    domain: Any = None
 
     def __post_init__(self):
         """Checked once, when built (``check_problem``): a bad part fails here, naming the problem and the part,
@@ -425,7 +497,29 @@ class Problem:
             with jax.default_device(jax.devices("cpu")[0]):
                 vals = jax.vmap(lambda z: exact_values(self, z, c))(jnp.asarray(pts))
             values = np.asarray(vals, dtype=np.float64).reshape([len(a) for a in axes] + self.field_shape)
-        return ReferenceSolution(axes, values)
+        inside = self.inside_grid(axes)
+        if inside is not None:
+            values = np.where(inside.reshape(inside.shape + (1,) * len(self.field_shape)), values, 0.0)
+        return ReferenceSolution(axes, values, inside)
+
+    def inside_grid(self, axes) -> np.ndarray | None:
+        """Which points of the grid ``axes`` lie in the domain (None for a box: all of them)."""
+        if self.domain is None:
+            return None
+        pts = grid_points(axes)
+        space = np.delete(pts, self.time_index, axis=1) if self.time is not None else pts
+        with jax.default_device(jax.devices("cpu")[0]):
+            inside = np.asarray(self.domain.contains(jnp.asarray(space), tol=1e-9 * _size(self.bounds)))
+        return inside.reshape([len(a) for a in axes])
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) \
+        and math.isfinite(float(v))
+
+
+def _size(bounds) -> float:
+    return max(hi - lo for lo, hi in bounds)
 
 
 # -------------------------------------------------------------------------------------------------- checks
@@ -465,6 +559,7 @@ def check_problem(problem: Problem) -> None:
             raise err("periodic", f"{c!r} is not a coordinate (coords: {', '.join(coords)})")
     normalise("periodic", periodic)
     _check_coefficients(problem.coefficients, err)
+    _check_domain(problem, err)
     normalise("fields", _names(problem.fields, err, "fields", "field"))
     normalise("equations", _names(problem.equations, err, "equations", "equation"))
     if problem.n_fields > 1 and set(problem.fields) & set(coords):
@@ -640,20 +735,24 @@ def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err:
             raise err(part, f"{field_name} must be an integer ≥ 0, got {value!r}")
 
     if isinstance(con, Periodic):
+        if problem.domain is not None:
+            raise err(part, "a periodic condition needs a box domain (domain=None)")
         if not isinstance(con.coord, str):
             raise err(part, f"coord must be a coordinate name such as 'x', got {con.coord!r}")
         known(con.coord)
         count(con.derivatives, "derivatives")
     elif isinstance(con, (Dirichlet, Neumann)):
-        if con.coords is None:
-            if not spatial:
-                raise err(part, "the problem has no spatial coordinate to take boundary faces from; name coords=")
-        else:
+        _check_on(problem, con, part, err)
+        if problem.domain is None and con.coords is None and not spatial:
+            raise err(part, "the problem has no spatial coordinate to take boundary faces from; name coords=")
+        if problem.domain is None and con.coords is not None:
             names = _name_tuple(con.coords, lambda _, m: err(part, f"coords: {m}"), "coords")
             if not names:
                 raise err(part, "coords=() names no face (coords=None: the faces of every spatial coordinate)")
             for c in names:
                 known(c)
+        if isinstance(con, Robin) and not all(_is_number(v) for v in (con.a, con.b)):
+            raise err(part, f"a and b must be finite numbers, got a={con.a!r}, b={con.b!r}")
         extra = 1 if takes_coefficients(con.value) else 0
         _check_signature(con.value, len(coords) + extra, err, f"{part} value", f"value({', '.join(coords)})")
     elif isinstance(con, Observed):
@@ -669,6 +768,45 @@ def _check_builtin_constraint(problem: Problem, con: Constraint, part: str, err:
         _check_signature(con.value, len(spatial) + extra, err, f"{part} value", f"value({', '.join(spatial)})")
     elif isinstance(con, Pinned):
         _check_pinned(problem, con, part, err)
+
+
+def _check_domain(problem: Problem, err: Callable) -> None:
+    """A domain is a shape of the spatial coordinates that ``bounds`` enclose; no periodic coordinate with it."""
+    shape = problem.domain
+    if shape is None:
+        return
+    if not all(hasattr(shape, a) for a in ("sdf", "sample_interior", "sample_boundary", "bbox")):
+        raise err("domain", f"expected a geometry shape (pinnsight.geometry: Box, Disk, Polygon, …), got {shape!r}")
+    spatial = [i for i, c in enumerate(problem.coords) if c != problem.time]
+    if shape.dim != len(spatial):
+        raise err("domain", f"a {shape.dim}-D shape for {len(spatial)} spatial coordinates "
+                            f"({', '.join(problem.coords[i] for i in spatial)})")
+    tol = 1e-9 * _size(problem.bounds)
+    for i, (lo, hi) in zip(spatial, shape.bbox):
+        b_lo, b_hi = problem.bounds[i]
+        if lo < b_lo - tol or hi > b_hi + tol:
+            raise err("domain", f"the shape spans {problem.coords[i]} ∈ [{lo:g}, {hi:g}], outside bounds "
+                                f"[{b_lo:g}, {b_hi:g}] (bounds must enclose the domain)")
+    if problem.periodic:
+        raise err("domain", "periodic coordinates need a box domain (domain=None)")
+
+
+def _check_on(problem: Problem, con: Constraint, part: str, err: Callable) -> None:
+    """``on=`` names a boundary part of the domain (a box problem chooses faces by ``coords=`` instead)."""
+    on = getattr(con, "on", None)
+    if problem.domain is None:
+        if on is not None:
+            raise err(part, f"on={on!r} names a boundary part, but the problem has no domain (its box faces are "
+                            "chosen by coords=)")
+        return
+    if getattr(con, "coords", None) is not None:
+        raise err(part, "coords= chooses faces of a box; on a domain, name a boundary part with on=")
+    if on is not None and not isinstance(on, str):
+        raise err(part, f"on must be a boundary part's name, got {on!r}")
+    try:
+        problem.domain.part_fraction(on) if on is not None else None
+    except PinnsightError as e:
+        raise err(part, str(e)) from None
 
 
 def _check_pinned(problem: Problem, con: "Pinned", part: str, err: Callable) -> None:

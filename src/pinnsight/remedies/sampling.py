@@ -25,7 +25,7 @@ import jax.numpy as jnp
 
 from .. import keys
 from ..losses import point_function
-from ..problems import equation_values
+from ..problems import equation_values, interior_points
 from ._base import NO_CHANGE, Changes, Remedy, RemedySpec, choice, positive, register_remedy
 
 RES = "res"
@@ -60,8 +60,9 @@ def make_magnitude(problem, static, by: str = "residual"):
     return magnitude
 
 
-def uniform_box(key, n: int, lo: jax.Array, hi: jax.Array) -> jax.Array:
-    return lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (n, lo.shape[0]), dtype=lo.dtype)
+def uniform_box(problem, key, n: int, lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """``n`` uniform points of the problem's domain within ``lo``..``hi`` (the box, or its shape × the interval)."""
+    return interior_points(problem, key, n, lo, hi)
 
 
 def draw_proportional(key, candidates: jax.Array, weights: jax.Array, n: int) -> jax.Array:
@@ -104,9 +105,9 @@ def build_adaptive(options, setup) -> Remedy:
     @jax.jit
     def resample(key, params, coeffs, lo, hi, n_uniform):
         k1, k2, k3 = jax.random.split(key, 3)
-        cand = uniform_box(k2, pool, lo, hi)
+        cand = uniform_box(setup.problem, k2, pool, lo, hi)
         picked = draw_proportional(k3, cand, magnitude(params, cand, coeffs), n)
-        return mix_uniform(n_uniform, uniform_box(k1, n, lo, hi), picked)
+        return mix_uniform(n_uniform, uniform_box(setup.problem, k1, n, lo, hi), picked)
 
     def eta(state, s):
         return cosine_fraction(s - state.restart, options["period"], options["uniform_max"], options["uniform_min"])
@@ -172,7 +173,7 @@ def build_rar(options, setup) -> Remedy:
 
     @jax.jit
     def refine(key, params, coeffs, lo, hi):
-        cand = uniform_box(key, pool, lo, hi)
+        cand = uniform_box(setup.problem, key, pool, lo, hi)
         mag = magnitude(params, cand, coeffs)
         _, idx = jax.lax.top_k(mag, add)
         return cand[idx], jnp.mean(mag)
@@ -225,14 +226,14 @@ def build_rad(options, setup) -> Remedy:
     def rad(key, params, coeffs, lo, hi, current):
         del current
         k1, k2 = jax.random.split(key)
-        cand = uniform_box(k1, pool, lo, hi)
+        cand = uniform_box(setup.problem, k1, pool, lo, hi)
         return draw_proportional(k2, cand, rad_probabilities(magnitude(params, cand, coeffs), k, c), n)
 
     @jax.jit
     def r3(key, params, coeffs, lo, hi, current):
         mag = magnitude(params, current, coeffs)
         keep = (mag > jnp.mean(mag))[:, None]
-        return jnp.where(keep, current, uniform_box(key, current.shape[0], lo, hi))
+        return jnp.where(keep, current, uniform_box(setup.problem, key, current.shape[0], lo, hi))
 
     redraw = r3 if options["method"] == "r3" else rad
 

@@ -67,7 +67,7 @@ def make_window_batch(problem, static, points, dtype):
                 prev = jax.vmap(lambda z, view=view, con=con: _derivative(view, it, con.order)(*z))(rows[:, :dim])
                 rows = rows.at[:, dim].set(jnp.where(use_prev, prev.astype(dtype), rows[:, dim]))
             elif not takes_coefficients(con.value):  # Dirichlet / Neumann targets may depend on time: recompute
-                col = dim if isinstance(con, Dirichlet) else dim + 2
+                col = rows.shape[1] - 1  # the target is a row's last column (Dirichlet, Neumann, Robin)
                 target = jnp.asarray(con.value(*rows[:, :dim].T), dtype) * jnp.ones(rows.shape[0], dtype)
                 rows = rows.at[:, col].set(target)
             out[con.name] = rows

@@ -13,7 +13,7 @@ import numpy as np
 from .. import keys
 from ..losses import equation_residuals, point_function, residual_norms
 from ..problems import Observed
-from ..problems import grid_points
+from ..problems import grid_points, interior_points
 
 
 def relative_l2(pred: jax.Array, ref: jax.Array) -> jax.Array:
@@ -76,7 +76,7 @@ class Evaluator:
     def _make_residual(self, problem, static):
         def rms(params, coeffs, key, lo, hi):
             u, coeffs = point_function(eqx.combine(params, static), problem, coeffs)
-            pts = lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (self.n_fresh, problem.dim), dtype=lo.dtype)
+            pts = interior_points(problem, key, self.n_fresh, lo, hi)
             eqs = equation_residuals(problem, u, pts, coeffs)
             r = next(iter(eqs.values())) if len(eqs) == 1 else jnp.stack(list(eqs.values()))
             return jnp.sqrt(jnp.mean(jnp.square(r))), jnp.max(jnp.abs(r))
@@ -88,8 +88,12 @@ class Evaluator:
         return np.asarray(self._grid_residual(params, coeffs), np.float64).reshape([len(a) for a in self.axes])
 
     def mask(self, segment) -> np.ndarray | None:
-        """Grid points this segment's network predicts (None: all)."""
-        return None if segment is None or segment.region is None else np.asarray(segment.region(self.points_np))
+        """Grid points this segment's network predicts and that lie in the domain (None: all)."""
+        inside = None if self.reference is None or self.reference.inside is None else self.reference.inside.ravel()
+        if segment is None or segment.region is None:
+            return inside
+        region = np.asarray(segment.region(self.points_np))
+        return region if inside is None else region * inside
 
     def errors(self, params, coeffs: dict, segment=None) -> dict[str, Any]:
         out: dict[str, Any] = {}

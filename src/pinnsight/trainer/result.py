@@ -28,6 +28,9 @@ def stitched_prediction(run: Run, finished) -> np.ndarray:
         if seg.segment.region is not None:
             m = np.asarray(seg.segment.region(ev.points_np))
             flat[m] = np.asarray(ev.predict(seg.params, ev.points), np.float64)[m]
+    inside = run.problem.inside_grid(ev.axes)
+    if inside is not None:  # outside the domain: 0, as the reference there (no part of an error)
+        flat[~inside.ravel()] = 0.0
     return flat.reshape([len(a) for a in ev.axes] + run.problem.field_shape)
 
 

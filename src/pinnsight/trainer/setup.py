@@ -39,8 +39,7 @@ def model_builder(config, problem):
     """Jitted ``key -> model`` (one compilation instead of one per eager op)."""
     dtype = dtype_of(config.x64)
     build = lambda key: make_model(  # noqa: E731
-        config.model, problem.dim, key=key, dtype=dtype, problem=problem, unknowns=config.unknown_bounds(),
-        **config.model_options
+        config.model, problem.dim, key=key, dtype=dtype, problem=problem, **config.model_kwargs()
     )
     return eqx.filter_jit(build)
 

@@ -1,0 +1,50 @@
+"""Problems on domains that are not boxes (issue 19), one ``pinnsight train`` run per case, recorded by
+benchmarks/run_row.py in benchmarks/results/domains.jsonl (a label already there is skipped):
+
+- laplace-lshape: Δu = 0 on the L-shape, exact u = r^{2/3} sin(2θ/3) (corner singularity at the origin).
+- poisson-annulus: −Δu = 2π² sin(πx) sin(πy) on 0.5 < r < 1, exact.
+For each: the plain PINN (penalty terms), exact Dirichlet conditions by distance functions (``--exact-bc``), a
+residual-driven sampling remedy (RAD), and a float64 second-order recipe; rel L2 on the grid points inside the domain.
+
+    OPENBLAS_NUM_THREADS=1 python3 benchmarks/domains.py [--only LABEL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import run_row  # noqa: E402
+
+JSONL = Path(__file__).resolve().parent / "results" / "domains.jsonl"
+COMMON = ["--log-every", "100", "--eval-every", "1000", "--no-progress", "--points", "res=2000"]
+F32 = ["--optimizer", "adam:steps=5000", "--optimizer", "lbfgs:steps=5000"]
+F64 = ["--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=2000", "--optimizer",
+       "lbfgs:steps=3000", "--optimizer", "natural-gradient:steps=100"]
+CASES = {
+    "lshape-plain": ["laplace-lshape", *F32],
+    "lshape-exact-bc": ["laplace-lshape", "--exact-bc", *F32],
+    "lshape-rad": ["laplace-lshape", "--remedy", "rad:every=500", *F32],
+    "lshape-f64-ng": ["laplace-lshape", *F64],
+    "annulus-plain": ["poisson-annulus", *F32],
+    "annulus-exact-bc": ["poisson-annulus", "--exact-bc", *F32],
+    "annulus-f64-ng": ["poisson-annulus", *F64],
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default=None)
+    args = ap.parse_args()
+    for label, case in CASES.items():
+        if args.only and label != args.only:
+            continue
+        run_row.main(["--jsonl", str(JSONL), "--label", label, "--", *case, *COMMON])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
