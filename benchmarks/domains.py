@@ -39,11 +39,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default=None)
     args = ap.parse_args()
-    for label, case in CASES.items():
-        if args.only and label != args.only:
-            continue
-        run_row.main(["--jsonl", str(JSONL), "--label", label, "--", *case, *COMMON])
-    return 0
+    return run_row.run_cases(JSONL, CASES, COMMON, args.only)
 
 
 if __name__ == "__main__":

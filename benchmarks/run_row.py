@@ -88,6 +88,17 @@ def row_from_run(run_dir: Path, label: str) -> dict:
     }
 
 
+def run_cases(jsonl: Path, cases: dict, common: list[str], only: str | None) -> int:
+    """One row per case of a benchmark script (``only``: that label alone); a failed run stops the script."""
+    for label, case in cases.items():
+        if only and label != only:
+            continue
+        code = main(["--jsonl", str(jsonl), "--label", label, "--", *case, *common])
+        if code:
+            return code
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     rest: list[str] = []

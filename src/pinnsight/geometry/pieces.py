@@ -143,43 +143,41 @@ def _segment_arrays(segs, dtype):
     return p, q, jnp.linalg.norm(q - p, axis=1)
 
 
-def piece_distances(pieces: list, x) -> jax.Array:
-    """The distances of every piece at the points ``x``: (n, k), computed once per kind of piece (vectorised over
-    the pieces, so that derivatives of a function of many pieces compile in one go)."""
+def _by_kind(pieces: list, x, segments, one):
+    """Columns (n, k, ...) for every piece: the segments all at once (``segments(p, q, L)``), the others one by
+    one (``one(piece)``), put back in the pieces' order."""
     cols, order = [], []
     segs = [(i, p) for i, p in enumerate(pieces) if isinstance(p, Segment)]
     if segs:
-        p, q, L = _segment_arrays([s for _, s in segs], x.dtype)
-        d, r = (q - p)[None], x[:, None, :] - p[None]
-        f = (d[..., 0] * r[..., 1] - d[..., 1] * r[..., 0]) / L[None]
-        c = ((p + q) / 2)[None]
-        t = (L[None] ** 2 / 4 - jnp.sum((x[:, None, :] - c) ** 2, axis=2)) / L[None]
-        psi = (jnp.sqrt(t * t + f**4) - t) / 2
-        cols.append(jnp.sqrt(f * f + psi * psi))
+        cols.append(segments(*_segment_arrays([s for _, s in segs], x.dtype)))
         order += [i for i, _ in segs]
     others = [(i, p) for i, p in enumerate(pieces) if not isinstance(p, Segment)]
     if others:
-        cols.append(jnp.stack([p.distance(x) for _, p in others], axis=1))
+        cols.append(jnp.stack([one(p) for _, p in others], axis=1))
         order += [i for i, _ in others]
-    out = jnp.concatenate(cols, axis=1)
-    return out[:, jnp.asarray(np.argsort(order))]
+    return jnp.concatenate(cols, axis=1)[:, jnp.asarray(np.argsort(order))]
+
+
+def piece_distances(pieces: list, x) -> jax.Array:
+    """The distances of every piece at the points ``x``: (n, k), computed once per kind of piece (vectorised over
+    the pieces, so that derivatives of a function of many pieces compile in one go)."""
+    def segments(p, q, L):
+        d, r = (q - p)[None], x[:, None, :] - p[None]
+        f = (d[..., 0] * r[..., 1] - d[..., 1] * r[..., 0]) / L[None]
+        t = (L[None] ** 2 / 4 - jnp.sum((x[:, None, :] - ((p + q) / 2)[None]) ** 2, axis=2)) / L[None]
+        psi = (jnp.sqrt(t * t + f**4) - t) / 2
+        return jnp.sqrt(f * f + psi * psi)
+
+    return _by_kind(pieces, x, segments, lambda piece: piece.distance(x))
 
 
 def piece_projections(pieces: list, x) -> jax.Array:
     """The closest point of every piece to each point of ``x``: (n, k, dim)."""
-    cols, order = [], []
-    segs = [(i, p) for i, p in enumerate(pieces) if isinstance(p, Segment)]
-    if segs:
-        p, q, L = _segment_arrays([s for _, s in segs], x.dtype)
+    def segments(p, q, L):
         t = jnp.clip(jnp.sum((x[:, None, :] - p[None]) * (q - p)[None], axis=2) / (L**2)[None], 0.0, 1.0)
-        cols.append(p[None] + t[..., None] * (q - p)[None])
-        order += [i for i, _ in segs]
-    others = [(i, p) for i, p in enumerate(pieces) if not isinstance(p, Segment)]
-    if others:
-        cols.append(jnp.stack([p.project(x) for _, p in others], axis=1))
-        order += [i for i, _ in others]
-    out = jnp.concatenate(cols, axis=1)
-    return out[:, jnp.asarray(np.argsort(order))]
+        return p[None] + t[..., None] * (q - p)[None]
+
+    return _by_kind(pieces, x, segments, lambda piece: piece.project(x))
 
 
 def _product(columns: list):
