@@ -82,16 +82,15 @@ def nielsen(damping, nu, rho, accepted):
     return jnp.where(accepted, down, damping * nu), jnp.where(accepted, 2.0, 2.0 * nu)
 
 
-def lm_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Callable | None = None) -> Method:
-    """A flat LM method for the residual function ``res(x, data) -> r`` (``jacobian(x, data) -> J`` if given,
-    else ``jax.jacfwd``/``jax.jacrev`` of ``res``)."""
+def _linearisation(res: Callable, options: Mapping[str, Any], jacobian: Callable | None) -> Callable:
+    """``linearise(x, data) -> (r, g = Jᵀr, diag(JᵀJ), solve(λ) -> δ, model(δ) = ‖r + Jδ‖²)``: dense (Cholesky of
+    JᵀJ + λD, D = diag(JᵀJ) for Marquardt's scaling) or matrix-free (truncated CG on Jᵀ J products)."""
     matrix_free = bool(options["matrix_free"])
     marquardt = bool(options["marquardt"]) and not matrix_free
     jac = jax.jacfwd if options["jac_forward"] or jacobian is None else None
-    max_rej, cg_iters, cg_tol = options["max_rejections"], options["cg_iters"], options["cg_tol"]
+    cg_iters, cg_tol = options["cg_iters"], options["cg_tol"]
 
     def linearise(x, data):
-        """r, g = Jᵀr, a solver ``solve(λ) -> δ`` and the model ``‖r + Jδ‖²``."""
         fn = lambda z: res(z, data)  # noqa: E731
         if matrix_free:
             r, vjp = jax.vjp(fn, x)
@@ -113,6 +112,16 @@ def lm_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Calla
             return -cho_solve(cho_factor(A + lam * jnp.diag(D)), g)
 
         return r, g, diag, solve, lambda d: jnp.sum(jnp.square(r + J @ d))
+
+    return linearise
+
+
+def lm_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Callable | None = None) -> Method:
+    """A flat LM method for the residual function ``res(x, data) -> r`` (``jacobian(x, data) -> J`` if given,
+    else ``jax.jacfwd``/``jax.jacrev`` of ``res``)."""
+    matrix_free = bool(options["matrix_free"])
+    max_rej = options["max_rejections"]
+    linearise = _linearisation(res, options, jacobian)
 
     def init(x, data):
         r, g, diag, _, _ = linearise(x, data)
