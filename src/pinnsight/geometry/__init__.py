@@ -15,10 +15,10 @@ Shapes (``Box``, ``Ball``/``Disk``, ``Polygon``, ``Annulus``) and their ``Union`
   pieces (``project`` to each) for the transfinite interpolation of their data.
 """
 
-from .pieces import (Face, Segment, Sphere, blend_vector, blend_weights, join_distances, join_vector,
+from .pieces import (Face, Segment, Sphere, blend_vector, join_vector,
                      piece_distances, piece_projections)
 from .shapes import Annulus, Ball, Box, Difference, Disk, Intersection, Polygon, Shape, Union
 
 __all__ = ["Annulus", "Ball", "Box", "Difference", "Disk", "Face", "Intersection", "Polygon", "Segment", "Shape",
-           "Sphere", "Union", "blend_vector", "blend_weights", "join_distances", "join_vector", "piece_distances",
+           "Sphere", "Union", "blend_vector", "join_vector", "piece_distances",
            "piece_projections"]

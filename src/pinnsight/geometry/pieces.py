@@ -113,29 +113,6 @@ class Face:
         return y.at[:, self.axis].set(self.hi[self.axis] if self.high else self.lo[self.axis])
 
 
-def join_distances(phis: list) -> jax.Array:
-    """The R-equivalence of order 2 of the pieces' distances, φ = (Σ φᵢ⁻²)^(−1/2), written as
-    Π φᵢ / (Σᵢ Πⱼ≠ᵢ φⱼ²)^(1/2) so that it is 0 (not NaN) where a φᵢ is 0; near piece k it is ≈ φₖ."""
-    if len(phis) == 1:
-        return phis[0]
-    num = jnp.prod(jnp.stack(phis), axis=0)
-    others = [jnp.prod(jnp.stack([p for j, p in enumerate(phis) if j != i]), axis=0) ** 2 for i in range(len(phis))]
-    den2 = sum(others)
-    safe = jnp.where(den2 > 0, den2, 1.0)
-    return jnp.where(den2 > 0, num / jnp.sqrt(safe), 0.0)
-
-
-def blend_weights(phis: list) -> list:
-    """Transfinite-interpolation weights wᵢ = Πⱼ≠ᵢ φⱼ / Σₖ Πⱼ≠ₖ φⱼ: wᵢ = 1 on piece i, Σ wᵢ = 1 (Sukumar &
-    Srivastava, Eq. 30 with μ = 1)."""
-    if len(phis) == 1:
-        return [jnp.ones_like(phis[0])]
-    others = [jnp.prod(jnp.stack([p for j, p in enumerate(phis) if j != i]), axis=0) for i in range(len(phis))]
-    total = sum(others)
-    safe = jnp.where(total > 0, total, 1.0)
-    return [jnp.where(total > 0, o / safe, 1.0 / len(phis)) for o in others]
-
-
 # ------------------------------------------------------------------ many pieces at once (one op per kind)
 def _segment_arrays(segs, dtype):
     p = jnp.asarray([s.p for s in segs], dtype)
@@ -195,7 +172,8 @@ def _products_of_others(phi):
 
 
 def join_vector(phi) -> jax.Array:
-    """``join_distances`` of the columns of ``phi`` (n, k)."""
+    """The R-equivalence of order 2 of the columns of ``phi`` (n, k), φ = (Σ φᵢ⁻²)^(−1/2), written as
+    Π φᵢ / (Σᵢ Πⱼ≠ᵢ φⱼ²)^(1/2) so that it is 0 (not NaN) where a φᵢ is 0; near piece k it is ≈ φₖ."""
     if phi.shape[-1] == 1:
         return phi[..., 0]
     num = _product([phi[..., j] for j in range(phi.shape[-1])])
@@ -205,7 +183,8 @@ def join_vector(phi) -> jax.Array:
 
 
 def blend_vector(phi) -> jax.Array:
-    """``blend_weights`` of the columns of ``phi`` (n, k): (n, k) weights summing to 1."""
+    """Transfinite-interpolation weights wᵢ = Πⱼ≠ᵢ φⱼ / Σₖ Πⱼ≠ₖ φⱼ of the columns of ``phi`` (n, k): wᵢ = 1 on
+    piece i, Σ wᵢ = 1 (Sukumar & Srivastava, Eq. 30 with μ = 1)."""
     if phi.shape[-1] == 1:
         return jnp.ones_like(phi)
     others = _products_of_others(phi)

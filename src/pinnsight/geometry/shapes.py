@@ -487,7 +487,7 @@ class Intersection(_Composite):
     bbox = property(lambda self: tuple((max(p[0], q[0]), min(p[1], q[1])) for p, q in zip(self.a.bbox, self.b.bbox)))
 
     def __post_init__(self):
-        if any(lo >= hi for lo, hi in self.bbox) if self.a.dim == self.b.dim else False:
+        if self.a.dim == self.b.dim and any(lo >= hi for lo, hi in self.bbox):  # disjoint boxes: nothing to sample
             raise PinnsightError(f"{self!r} is empty")
         super().__post_init__()
 
