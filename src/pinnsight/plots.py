@@ -29,15 +29,13 @@ def plot_solution(result, path: Path) -> None:
         a.set_xlabel(b.set_xlabel(problem.coords[0]).get_text())
     elif problem.dim == 2:
         fig, axes = plt.subplots(1, 3, figsize=(15, 4), constrained_layout=True)
-        (v0, v1), (n0, n1) = ref.axes, problem.coords
-        extent = [v1[0], v1[-1], v0[0], v0[-1]]
         vmin, vmax = float(np.nanmin(exact)), float(np.nanmax(exact))
         for ax, data, name, kw in (
             (axes[0], pred, "prediction", {"vmin": vmin, "vmax": vmax, "cmap": "rainbow"}),
             (axes[1], exact, "reference", {"vmin": vmin, "vmax": vmax, "cmap": "rainbow"}),
             (axes[2], err, "|prediction − reference|", {"cmap": "viridis"}),
         ):
-            _map(fig, ax, data, name, extent, (n0, n1), kw)
+            _map(fig, ax, data, name, ref.axes, problem.coords, kw, space=problem.time is None)
     else:
         return
     fig.suptitle(title)
@@ -67,15 +65,13 @@ def plot_prediction_residual(problem, axes, prediction, residual, path: Path) ->
         a.set_xlabel(b.set_xlabel(problem.coords[0]).get_text())
     elif problem.dim == 2:
         fig, panels = plt.subplots(1, 2, figsize=(10.5, 4), constrained_layout=True)
-        (v0, v1), (n0, n1) = axes, problem.coords
-        extent = [v1[0], v1[-1], v0[0], v0[-1]]
         top = max(float(np.nanmax(res)), floor * 10)
         for ax, data, name, kw in (
             (panels[0], pred, "prediction", {"cmap": "rainbow"}),
             (panels[1], np.maximum(res, floor), "|residual|",
              {"cmap": "viridis", "norm": matplotlib.colors.LogNorm(vmin=max(floor, top * 1e-8), vmax=top)}),
         ):
-            _map(fig, ax, data, name, extent, (n0, n1), kw)
+            _map(fig, ax, data, name, axes, problem.coords, kw, space=problem.time is None)
     else:
         return
     fig.suptitle(title)
@@ -91,13 +87,19 @@ def _in_domain(inside, values) -> np.ndarray:
     return np.where(inside.reshape(inside.shape + (1,) * (values.ndim - inside.ndim)), values, np.nan)
 
 
-def _map(fig, ax, data, name, extent, coords, kw) -> None:
-    """One field over a 2-D grid: image, title, axis names, colour bar."""
-    im = ax.imshow(data, origin="lower", extent=extent, aspect="auto", interpolation="nearest", **kw)
+def _map(fig, ax, data, name, axes, coords, kw, space: bool = False) -> None:
+    """One field over a 2-D grid ``axes`` (first axis the rows of ``data``): image, title, axis names, colour
+    bar. Two space coordinates (``space``) are drawn to scale, the first across; otherwise (space and time) the
+    second coordinate runs across and the image fills the panel."""
+    (v0, v1), (n0, n1) = axes, coords
+    if space:
+        data, (v0, v1), (n0, n1) = np.asarray(data).T, (v1, v0), (n1, n0)
+    im = ax.imshow(data, origin="lower", extent=[v1[0], v1[-1], v0[0], v0[-1]], aspect="equal" if space else "auto",
+                   interpolation="nearest", **kw)
     ax.set_title(name)
-    ax.set_xlabel(coords[1])
-    ax.set_ylabel(coords[0])
-    fig.colorbar(im, ax=ax)
+    ax.set_xlabel(n1)
+    ax.set_ylabel(n0)
+    fig.colorbar(im, ax=ax, shrink=0.8 if space else 1.0)
 
 
 def plot_losses(history: list[dict[str, Any]], path: Path) -> None:
@@ -170,21 +172,21 @@ def plot_system(problem, axes, prediction, reference, path: Path, residual=None)
         it = problem.coords.index(problem.time)
         pred, ref = np.take(pred, -1, axis=it), None if ref is None else np.take(ref, -1, axis=it)
         residual = None if residual is None else np.take(np.asarray(residual), -1, axis=it)
-    (v0, v1), names = (axes[keep[0]], axes[keep[1]]), (problem.coords[keep[0]], problem.coords[keep[1]])
-    extent = [v1[0], v1[-1], v0[0], v0[-1]]
+    plane, names = (axes[keep[0]], axes[keep[1]]), (problem.coords[keep[0]], problem.coords[keep[1]])
+    space = problem.time not in names
     rows = problem.n_fields if ref is not None else 1
     cols = 3 if ref is not None else problem.n_fields + (residual is not None)
     fig, grid = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), constrained_layout=True, squeeze=False)
     for i, f in enumerate(problem.fields):
         if ref is None:
-            _map(fig, grid[0][i], pred[..., i], f"{f} (prediction)", extent, names, {"cmap": "rainbow"})
+            _map(fig, grid[0][i], pred[..., i], f"{f} (prediction)", plane, names, {"cmap": "rainbow"}, space)
             continue
         lo, hi = float(np.nanmin(ref[..., i])), float(np.nanmax(ref[..., i]))
-        _map(fig, grid[i][0], pred[..., i], f"{f} prediction", extent, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"})
-        _map(fig, grid[i][1], ref[..., i], f"{f} reference", extent, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"})
-        _map(fig, grid[i][2], np.abs(pred[..., i] - ref[..., i]), f"|{f} error|", extent, names, {"cmap": "viridis"})
+        _map(fig, grid[i][0], pred[..., i], f"{f} prediction", plane, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"}, space)
+        _map(fig, grid[i][1], ref[..., i], f"{f} reference", plane, names, {"vmin": lo, "vmax": hi, "cmap": "rainbow"}, space)
+        _map(fig, grid[i][2], np.abs(pred[..., i] - ref[..., i]), f"|{f} error|", plane, names, {"cmap": "viridis"}, space)
     if ref is None and residual is not None:
-        _map(fig, grid[0][-1], np.abs(residual), "|residual|", extent, names, {"cmap": "viridis"})
+        _map(fig, grid[0][-1], np.abs(residual), "|residual|", plane, names, {"cmap": "viridis"}, space)
     when = f" at {problem.time} = {axes[problem.coords.index(problem.time)][-1]:g}" if problem.dim == 3 else ""
     fig.suptitle(f"{problem.name}{when}")
     fig.savefig(path, dpi=110)

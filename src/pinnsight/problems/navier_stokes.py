@@ -12,6 +12,15 @@
                 finite elements with Newton (``reference.navier_stokes``, scikit-fem), checked against the table of
                 Ghia, Ghia & Shin (1982) and for its convergence order; 101 × 101 evaluation points.
 
+- cylinder      steady flow in a channel past a cylinder (the DFG benchmark 2D-1 of Schäfer & Turek 1996, Re = 20):
+                [0, 2.2] × [0, 0.41] minus the disk of radius 0.05 at (0.2, 0.2), the parabolic inflow of peak 0.3 at
+                the inlet and, 20 diameters downstream, the same fully developed (Poiseuille) profile at the outlet
+                (instead of the benchmark's do-nothing outlet, so that the network and the reference impose the
+                same velocity on the whole boundary), no slip on the walls and the cylinder (its own terms
+                ``cyl_u``, ``cyl_v``), the pressure 0 at the outlet's centre (``gauge``). ν = 0.02 / Re. Reference:
+                Taylor–Hood on a Triangle mesh (h = 0.02, 0.002 on the cylinder), whose pressure drop across the
+                cylinder is the benchmark's 0.1175 (tested).
+
 Equations (each its own loss term): ``mom_x`` u u_x + v u_y (+ u_t) + p_x − ν Δu, ``mom_y`` the same for v,
 ``div`` u_x + v_y.
 """
@@ -24,6 +33,9 @@ import jax
 import jax.numpy as jnp
 
 from .. import reference as ref
+import numpy as np
+
+from ..geometry import Box, Disk
 from ._base import Dirichlet, Initial, Param, Pinned, Problem, register_problem
 
 FIELDS, EQUATIONS = ("u", "v", "p"), ("mom_x", "mom_y", "div")
@@ -146,4 +158,68 @@ def cavity(re: float) -> Problem:
         name="cavity", coords=("x", "y"), bounds=((0.0, 1.0), (0.0, 1.0)), time=None,
         residual=residual, constraints=(*walls, gauge), coefficients={"re": re},
         reference=_cavity_reference, fields=FIELDS, equations=EQUATIONS, reference_shape=(101, 101),
+    )
+
+
+# ------------------------------------------------------------------------------------------------- cylinder
+CHANNEL = (2.2, 0.41)  # length, height
+CYLINDER = ((0.2, 0.2), 0.05)  # centre, radius
+U_PEAK = 0.3
+CYLINDER_MESH = {"h": 0.02, "cylinder": 0.002}
+
+
+def channel_shape():
+    (length, height), (center, radius) = CHANNEL, CYLINDER
+    near = lambda x, y: (x - center[0]) ** 2 + (y - center[1]) ** 2 < (1.5 * radius) ** 2  # noqa: E731
+    return (Box((0.0, 0.0), (length, height)) - Disk(center, radius)).with_parts(cylinder=near)
+
+
+def channel_velocity(x, y, xp=jnp):
+    """The boundary velocity: the Poiseuille profile of peak U_PEAK at the inlet x = 0 and the outlet x = 2.2,
+    no slip elsewhere (the profile vanishes on the walls)."""
+    length, height = CHANNEL
+    ends = (x <= 1e-9) | (x >= length - 1e-9)
+    u = xp.where(ends, 4.0 * U_PEAK * y * (height - y) / height**2, 0.0 * x)
+    return u, 0.0 * u
+
+
+def cylinder_flow(re: float, h: float, h_cylinder: float):
+    """The Taylor–Hood solution (``reference.navier_stokes.SteadyFlow``) on a mesh of size ``h``."""
+    from ..geometry.mesh import mesh_shape
+    from ..reference import navier_stokes as ns_ref
+
+    mesh = mesh_shape(channel_shape(), h, refine={"circle": h_cylinder})
+    velocity = lambda x, y: np.stack(channel_velocity(x, y, np))  # noqa: E731
+    return ns_ref.solve_steady_mesh(mesh, 0.02 / re, velocity, gauge=(CHANNEL[0], CHANNEL[1] / 2))
+
+
+def _cylinder_reference(c, axes):
+    key = {"re": float(c["re"]), **CYLINDER_MESH, "x": axes[0], "y": axes[1]}
+
+    def compute():
+        X, Y = np.meshgrid(axes[0], axes[1], indexing="ij")
+        flow = cylinder_flow(float(c["re"]), CYLINDER_MESH["h"], CYLINDER_MESH["cylinder"])
+        return flow.at(np.stack([X.ravel(), Y.ravel()], axis=1)).reshape(X.shape + (3,))
+    return ref.cached("cylinder", key, compute, shape=(len(axes[0]), len(axes[1]), 3))
+
+
+@register_problem(
+    "cylinder",
+    params={"re": Param(20.0, "Reynolds number (mean inflow 0.2, diameter 0.1: ν = 0.02/Re)", min=0.0,
+                        min_exclusive=True, max=100.0)},
+    summary="steady Navier–Stokes, channel past a cylinder (DFG 2D-1, finite-element reference), fields u, v, p",
+)
+def cylinder(re: float) -> Problem:
+    def residual(f, x, y, c):
+        return momentum(f, (x, y), 0.02 / c["re"])
+
+    walls = (Dirichlet(value=lambda x, y: channel_velocity(x, y)[0], field="u", name="bc_u", n_points=600),
+             Dirichlet(field="v", name="bc_v", n_points=600),
+             Dirichlet(field="u", on="cylinder", name="cyl_u", n_points=200),
+             Dirichlet(field="v", on="cylinder", name="cyl_v", n_points=200))
+    gauge = Pinned(point=(CHANNEL[0], CHANNEL[1] / 2), value=0.0, field="p", name="gauge")
+    return Problem(
+        name="cylinder", coords=("x", "y"), bounds=((0.0, CHANNEL[0]), (0.0, CHANNEL[1])), time=None,
+        residual=residual, constraints=(*walls, gauge), coefficients={"re": re}, reference=_cylinder_reference,
+        fields=FIELDS, equations=EQUATIONS, domain=channel_shape(), reference_shape=(441, 83),
     )

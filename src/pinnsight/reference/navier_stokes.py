@@ -49,9 +49,10 @@ class SteadyFlow:
     newton_steps: int
 
     def at(self, points) -> np.ndarray:
-        pts = np.asarray(points, dtype=np.float64).T
+        from .fem import probe
+
         (u1, b1), (u2, b2) = self.velocity_basis.split(self.velocity)
-        cols = (b1.probes(pts) @ u1, b2.probes(pts) @ u2, self.pressure_basis.probes(pts) @ self.pressure)
+        cols = (probe(b1, u1, points), probe(b2, u2, points), probe(self.pressure_basis, self.pressure, points))
         return np.stack(cols, axis=1)
 
 
@@ -99,10 +100,19 @@ def solve_steady(x_nodes, y_nodes, nu: float, velocity: Callable, gauge=(0.5, 0.
     """Steady Navier–Stokes with viscosity ``nu`` on the tensor mesh of ``x_nodes × y_nodes`` (each square cut in
     two triangles), velocity ``velocity(x, y) -> (u, v)`` on the boundary; Newton until the largest velocity
     update is below ``tol``. The pressure vanishes at ``gauge``."""
-    from scipy.sparse import bmat
-    from skfem import Basis, ElementTriP1, ElementTriP2, ElementVector, MeshTri, asm, condense, solve
+    from skfem import MeshTri
 
     mesh = MeshTri.init_tensor(np.asarray(x_nodes, float), np.asarray(y_nodes, float))
+    return solve_steady_mesh(mesh, nu, velocity, gauge, tol, max_steps)
+
+
+def solve_steady_mesh(mesh, nu: float, velocity: Callable, gauge=(0.5, 0.0), tol: float = 1e-10,
+                      max_steps: int = 30) -> SteadyFlow:
+    """``solve_steady`` on any triangle mesh (``geometry.mesh.mesh_shape`` of a shape): the velocity is given on
+    the whole boundary, the pressure vanishes at ``gauge``."""
+    from scipy.sparse import bmat
+    from skfem import Basis, ElementTriP1, ElementTriP2, ElementVector, asm, condense, solve
+
     bu = Basis(mesh, ElementVector(ElementTriP2()), intorder=4)
     bp = Basis(mesh, ElementTriP1(), intorder=4)
     viscous, convection, convection_rhs, divergence = _forms()
@@ -123,7 +133,9 @@ def solve_steady(x_nodes, y_nodes, nu: float, velocity: Callable, gauge=(0.5, 0.
             break
     else:
         raise PinnsightError(f"steady Navier–Stokes: Newton did not converge in {max_steps} steps (ν = {nu:g})")
-    p = p - (bp.probes(np.asarray(gauge, float).reshape(2, 1)) @ p)[0]
+    from .fem import probe
+
+    p = p - probe(bp, p, np.asarray(gauge, float).reshape(1, 2))[0]
     return SteadyFlow(bu, bp, u, p, step)
 
 
