@@ -78,6 +78,13 @@ def point_residual(problem: Problem, static, term: str, unravel: Callable) -> Ca
     return f
 
 
+def scale_rows(residuals: Mapping[str, jax.Array], factors: Mapping[str, jax.Array]) -> dict:
+    """Each term's residual values times its per-row factor of shape (N,) (a row of k values: all k times it);
+    terms without a factor as they are."""
+    return {k: v * jnp.reshape(factors[k], (-1,) + (1,) * (v.ndim - 1)) if k in factors else v
+            for k, v in residuals.items()}
+
+
 def term_jacobian(problem: Problem, static, term: str, unravel: Callable, theta: jax.Array, rows: jax.Array,
                   coeffs: Mapping[str, jax.Array]) -> jax.Array:
     """(N·k, P): the Jacobian of ``term``'s residual values at ``rows`` with respect to ``theta``, one reverse-mode

@@ -74,6 +74,8 @@ class PhaseContext(NamedTuple):
     sum_of_squares: bool = True  # the objective is Σ_k w_k mean(r_k²) (no remedy changed the reduction)
     sample: Callable | None = None  # key -> a fresh uniform batch of the run's point counts and dtype
     key: Any = None  # PRNG key of this phase (derived from its name)
+    #: ``row_scale(batch, coeffs) -> {term: (N,) factors}`` multiplying the residual rows (``Remedy.rows``), or None
+    row_scale: Callable | None = None
 
 
 # --------------------------------------------------------------------------------------------- registry

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import cho_factor, cho_solve
 
-from ..losses import pointwise_residuals, term_jacobian
+from ..losses import pointwise_residuals, scale_rows, term_jacobian
 from . import _flat
 from ._flat import Method
 
@@ -44,25 +44,32 @@ DEFAULTS = {
 }
 
 
-def residual_vector(problem, static) -> Callable:
-    """``r(params, batch, weights, coeffs)``: the stacked weighted residuals, ‖r‖² = the weighted loss."""
+def residual_vector(problem, static, row_scale: Callable | None = None) -> Callable:
+    """``r(params, batch, weights, coeffs)``: the stacked weighted residuals, ‖r‖² = the weighted loss;
+    ``row_scale(batch, coeffs) -> {term: (N,) factors}`` multiplies rows (a remedy's, ``Remedy.rows``)."""
 
     def r(params, batch, weights, coeffs):
         res = pointwise_residuals(problem, eqx.combine(params, static), batch, coeffs)
+        if row_scale is not None:
+            res = scale_rows(res, row_scale(batch, coeffs))
         return jnp.concatenate([jnp.sqrt(weights[k] / v.size) * v.ravel() for k, v in res.items()])
 
     return r
 
 
-def residual_jacobian(problem, static, unravel) -> Callable:
+def residual_jacobian(problem, static, unravel, row_scale: Callable | None = None) -> Callable:
     """``J(x, batch, weights, coeffs)``: the Jacobian of ``residual_vector`` in the flat parameters, row by row —
     one reverse-mode gradient per residual entry, vmapped over points (cost ≈ M single-point backward passes,
-    where ``jax.jacfwd`` costs n full-batch passes and ``jax.jacrev`` of the batched function M full-batch ones)."""
+    where ``jax.jacfwd`` costs n full-batch passes and ``jax.jacrev`` of the batched function M full-batch ones);
+    ``row_scale`` as in ``residual_vector`` (a point's k rows of J times its factor)."""
 
     def J(x, batch, weights, coeffs):
         blocks = []
+        factors = row_scale(batch, coeffs) if row_scale is not None else {}
         for name in problem.term_names:  # a system's equations, each on the collocation points, then constraints
             jac = term_jacobian(problem, static, name, unravel, x, batch[problem.batch_key(name)], coeffs)
+            if name in factors:
+                jac = jac * jnp.repeat(factors[name], jac.shape[0] // factors[name].shape[0])[:, None]
             blocks.append(jnp.sqrt(weights[name] / jac.shape[0]) * jac)
         return jnp.concatenate(blocks)
 
@@ -159,7 +166,7 @@ def lm_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Calla
 
 
 def build(ctx, options, unravel, n):
-    r = residual_vector(ctx.problem, ctx.static)
+    r = residual_vector(ctx.problem, ctx.static, ctx.row_scale)
     res = lambda x, data: r(unravel(x), *data)  # noqa: E731
-    J = residual_jacobian(ctx.problem, ctx.static, unravel)
+    J = residual_jacobian(ctx.problem, ctx.static, unravel, ctx.row_scale)
     return lm_method(res, n, options, lambda x, data: J(x, *data))

@@ -117,7 +117,7 @@ def ng_method(res: Callable, n: int, options: Mapping[str, Any], jacobian: Calla
 
 
 def build(ctx, options, unravel, n):
-    r = residual_vector(ctx.problem, ctx.static)
+    r = residual_vector(ctx.problem, ctx.static, ctx.row_scale)
     res = lambda x, data: r(unravel(x), *data)  # noqa: E731
-    J = residual_jacobian(ctx.problem, ctx.static, unravel)
+    J = residual_jacobian(ctx.problem, ctx.static, unravel, ctx.row_scale)
     return ng_method(res, n, options, lambda x, data: J(x, *data))

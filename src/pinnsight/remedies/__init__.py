@@ -1,11 +1,12 @@
 """Remedies for the PINN failure modes, as explicit-state transforms that compose (see ``_base``).
 
 Names (``--remedy NAME[:key=value,...]``, ``TrainConfig(remedies=(...))``): ``curriculum``, ``seq2seq``,
-``causal``, ``adaptive-sampling``, ``rar``, ``rad``, ``lra``, ``ntk``, ``inverse-dirichlet``;
+``causal``, ``adaptive-sampling``, ``rar``, ``rad``, ``lra``, ``ntk``, ``inverse-dirichlet``,
+``rba`` (residual-based attention);
 ``auto`` (chosen from a probe's diagnosis) and ``grad-stats`` (records gradient statistics).
 """
 
-from . import auto, causal, curriculum, grad_stats, sampling, time_marching, weighting  # noqa: F401  (registers them)
+from . import attention, auto, causal, curriculum, grad_stats, sampling, time_marching, weighting  # noqa: F401  (registers them)
 from ._base import (
     NO_CHANGE,
     Changes,
@@ -26,6 +27,7 @@ from ._base import (
     resolve_options,
     validate_specs,
 )
+from .attention import rba_update, row_magnitudes
 from .causal import causal_residual_loss, causal_weights, eps_schedule, slice_losses
 from .curriculum import curriculum_values
 from .sampling import cosine_fraction, draw_proportional, mix_uniform, rad_probabilities
@@ -35,6 +37,6 @@ __all__ = [
     "NO_CHANGE", "Changes", "Remedy", "RemedyConfig", "RemedySetup", "RemedySpec", "Segment", "StepInfo",
     "build_remedies", "causal_residual_loss", "causal_weights", "chain", "cosine_fraction", "curriculum_values",
     "draw_proportional", "eps_schedule", "make_window_batch", "merge", "mix_uniform", "owns_points", "parse_spec",
-    "rad_probabilities", "register_remedy", "remedy_config", "remedy_specs", "resolve_options", "slice_losses",
-    "validate_specs", "window_edges", "window_mask",
+    "rad_probabilities", "rba_update", "register_remedy", "remedy_config", "remedy_specs", "resolve_options",
+    "row_magnitudes", "slice_losses", "validate_specs", "window_edges", "window_mask",
 ]

@@ -109,6 +109,10 @@ class Remedy(NamedTuple):
     driver: Callable[[Any], Generator] | None = None
     options: Mapping[str, Any] | None = None  # resolved options (filled in by ``build_remedies``)
     summary: Callable[[list[dict], list[dict]], dict] | None = None  # (events, history) -> metrics entries
+    #: ``rows(batch, coeffs) -> {term: (N,) factors}``: per-row factors (no gradient) an in-loss transform
+    #: multiplies a term's residual rows by before squaring (``reduce`` applies them to the loss); the
+    #: Gauss–Newton and natural-gradient phases multiply their residual rows by them too, so the loss stays ‖r‖²
+    rows: Callable[[Any, Any], Mapping[str, Any]] | None = None
 
 
 def chain(*remedies: Remedy) -> Remedy:
@@ -132,9 +136,18 @@ def chain(*remedies: Remedy) -> Remedy:
                 base = r.reduce(base)
         return base
 
+    scalers = [r.rows for r in remedies if r.rows is not None]
+
+    def rows(batch, coeffs):  # the members' factors multiply
+        out: dict[str, Any] = {}
+        for f in scalers:
+            for k, v in f(batch, coeffs).items():
+                out[k] = out[k] * v if k in out else v
+        return out
+
     return Remedy(
         name="+".join(r.name for r in remedies), init=init, update=update, reduce=reduce,
-        driver=drivers[0].driver if drivers else None,
+        driver=drivers[0].driver if drivers else None, rows=rows if scalers else None,
     )
 
 

@@ -34,9 +34,10 @@ def options_key(phase) -> tuple:
 class PhaseCompiler:
     """Built and jitted phases of one run, by configuration; the last state of each, for warm starts."""
 
-    def __init__(self, problem, static, objective, *, sum_of_squares: bool, sample, seed: int):
+    def __init__(self, problem, static, objective, *, sum_of_squares: bool, sample, seed: int, row_scale=None):
         self.problem, self.static, self.objective = problem, static, objective
         self.sum_of_squares, self.sample, self.seed = sum_of_squares, sample, seed
+        self.row_scale = row_scale  # a remedy's per-row residual factors (Remedy.rows), for residual-vector phases
         self._compiled: dict[tuple, Compiled] = {}
         self.last_state: dict[tuple, Any] = {}
         self.steps_taken: dict[tuple, int] = {}
@@ -48,7 +49,7 @@ class PhaseCompiler:
         if k not in self._compiled:
             spec = phase_spec(phase.name)
             ctx = PhaseContext(self.problem, self.static, self.objective, self.sum_of_squares, self.sample,
-                               keys.derive(self.seed, "phase", phase.name, "steps"))
+                               keys.derive(self.seed, "phase", phase.name, "steps"), self.row_scale)
             x, unravel = ravel_pytree(params)
             method = spec.build(ctx, phase.options, unravel, x.size)
             self._compiled[k] = Compiled(method, jax.jit(method.init), make_chunk(method.step, phase.options),

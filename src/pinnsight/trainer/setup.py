@@ -107,7 +107,7 @@ def setup_run(config, problem, progress: bool | None, t_start: float | None = No
     # a phase that needs a sum of squares beside them)
     sample = lambda key: sample_batch(problem, key, config.points, dtype)  # noqa: E731
     compiler = PhaseCompiler(problem, static, objective, sum_of_squares=not not_squares, sample=sample,
-                             seed=config.seed)
+                             seed=config.seed, row_scale=None if remedy is None else remedy.rows)
     evaluator = Evaluator(problem, static, dtype, reference, config.seed, config.points["res"])
     recorder = Recorder(problem.term_names, config.total_steps, problem.name, progress, t_start or time.perf_counter(),
                         [m.name for m in members])
