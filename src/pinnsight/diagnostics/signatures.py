@@ -324,11 +324,18 @@ def conditioning_growth(coef: str, small: float, target: float, spread_small: fl
     )
 
 
+#: a constraint block whose largest NTK eigenvalue is below this fraction of the largest block's is met identically
+#: (e.g. periodicity by a periodic embedding: its rows are round-off) and is left out of the spread
+IDENTICALLY_MET = 1e-12
+
+
 def ntk_spread(spectra: Mapping[str, np.ndarray], equations: tuple[str, ...] = ("res",)) -> float:
     """λ_max(K_res) / min over constraints c of λ_max(K_cc), from descending spectra (``ntk.ntk_spectra``); a
-    system's ``equations``: the largest of theirs on top."""
+    system's ``equations``: the largest of theirs on top. Constraints met identically by the model
+    (``IDENTICALLY_MET``) are not divided by."""
     lead = {k: float(np.max(v)) for k, v in spectra.items() if k != "all" and np.size(v)}
-    cons = [v for k, v in lead.items() if k not in equations and v > 0]
+    floor = IDENTICALLY_MET * max(lead.values(), default=0.0)
+    cons = [v for k, v in lead.items() if k not in equations and v > floor]
     top = max((lead[k] for k in equations if k in lead), default=0.0)
     return top / min(cons) if cons else math.nan
 
