@@ -403,3 +403,21 @@ def test_divergence_and_non_finite_runs_are_named():
     assert f.name == "diverged" and f.severity == "critical" and "adam" in f.message
     assert S.training_broke_down("nan", [{"name": "lbfgs", "steps": 3, "stop_reason": "nan"}]).name == "non-finite"
     assert S.training_broke_down("budget", phases) is None
+
+
+def test_suggestions_leave_out_what_the_run_already_tried():
+    from pinnsight.diagnostics import signatures as S
+    from pinnsight.remedies import remedy_specs
+
+    problem = make_problem("convection", beta=30.0)
+    finding = S.conditioning_growth("beta", 1.0, 30.0, 0.7, 2000.0)
+    fresh = S.make_context(problem, {"beta": 30.0}, remedy_specs(), 1000)
+    first = S.with_suggestions([finding], fresh)[0].suggestions
+    assert [s.spec.split(":")[0] for s in first if s.spec] == ["curriculum", "curriculum"]  # remedy, then LM recipe
+    # a run that used curriculum + Levenberg–Marquardt is not told to use them again, but to go further
+    tried = S.make_context(problem, {"beta": 30.0}, remedy_specs(), 1000, tried=("curriculum", "adam", "gauss-newton"))
+    (only,) = S.with_suggestions([finding], tried)[0].suggestions
+    assert only.spec is None and only.args == ("--steps", "2000") and "already used" in only.why
+    # curriculum alone tried: the LM recipe (it adds gauss-newton) is still proposed
+    partly = S.make_context(problem, {"beta": 30.0}, remedy_specs(), 1000, tried=("curriculum", "adam"))
+    assert [s.recipe for s in S.with_suggestions([finding], partly)[0].suggestions] == ["curriculum-lm"]

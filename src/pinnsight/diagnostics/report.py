@@ -178,8 +178,9 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     if conditioning:
         evidence["gauss_newton"] = probe["gauss_newton"]
 
+    tried = [r.name for r in config.remedies] + [p.name for p in config.phases]
     ctx = S.make_context(problem, _given_params(config), available if available is not None else remedy_specs(),
-                         _adam_steps(config))
+                         _adam_steps(config), tried)
     if ctx.coefficient is not None:  # the NTK at initialisation, at the small and at the target coefficient
         name, target, small = ctx.coefficient
         init = eqx.partition(model_builder(config, problem)(jax.random.split(key)[0]), eqx.is_array)[0]

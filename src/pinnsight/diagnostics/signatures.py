@@ -361,9 +361,10 @@ class Context:
     available: frozenset[str] = frozenset()
     adam_steps: int = 5000
     periodic: bool = False  # the problem has periodic coordinates (recipes then use the exact periodic embedding)
+    tried: frozenset[str] = frozenset()  # the remedies and optimizer phases the diagnosed run already used
 
 
-def make_context(problem, params: Mapping[str, Any], available, adam_steps: int = 5000) -> Context:
+def make_context(problem, params: Mapping[str, Any], available, adam_steps: int = 5000, tried=()) -> Context:
     """A ``Context`` from a built Problem and the parameters the user gave."""
     coef = None
     if problem.name in DIFFICULTY:
@@ -372,7 +373,7 @@ def make_context(problem, params: Mapping[str, Any], available, adam_steps: int 
         if target > small:
             coef = (name, target, small)
     return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
-                   frozenset(available), adam_steps, bool(problem.periodic))
+                   frozenset(available), adam_steps, bool(problem.periodic), frozenset(tried))
 
 
 def train_command(ctx: Context, specs: Sequence[str] = (), args: Sequence[str] = ()) -> str:
@@ -512,7 +513,27 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
     return tuple(out)
 
 
+def _uses(suggestion: Suggestion) -> frozenset[str]:
+    """The remedies and optimizer phases a suggestion adds (its spec's remedy, its recipe's phases)."""
+    names = {suggestion.spec.split(":")[0]} if suggestion.spec else set()
+    if suggestion.recipe is not None:
+        names |= {name for name, _ in RECIPES[suggestion.recipe].phases if name != "adam"}
+    return frozenset(names)
+
+
+def untried(suggestions: Sequence[Suggestion], ctx: Context) -> tuple[Suggestion, ...]:
+    """The suggestions that add something the run did not use already; when none is left, the next step up:
+    twice the budget (a run that used the remedies has not converged with them)."""
+    fresh = tuple(s for s in suggestions if not (_uses(s) and _uses(s) <= ctx.tried))
+    if fresh or not suggestions:
+        return fresh
+    used = ", ".join(sorted(set().union(*(_uses(s) for s in suggestions))))
+    return (_sug(ctx, f"the run already used {used}: train it longer (twice the Adam steps), or widen the network",
+                 None, ("--steps", str(2 * ctx.adam_steps))),)
+
+
 def with_suggestions(findings: Sequence[Finding], ctx: Context) -> list[Finding]:
-    """The findings with their ``suggestions`` filled in, most severe first (stable otherwise)."""
-    done = [Finding(f.name, f.severity, f.message, f.evidence, suggest(f, ctx)) for f in findings]
+    """The findings with their ``suggestions`` filled in (without what the run already tried), most severe first
+    (stable otherwise)."""
+    done = [Finding(f.name, f.severity, f.message, f.evidence, untried(suggest(f, ctx), ctx)) for f in findings]
     return sorted(done, key=lambda f: -SEVERITIES.index(f.severity))
