@@ -94,3 +94,22 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == "pinnsight: error: diffusion: nu=-2 is out of range (must be ≥ 0)"
+
+
+def test_every_command_runs_blas_on_one_thread_unless_the_user_chose(monkeypatch):
+    """OpenBLAS reads OPENBLAS_NUM_THREADS when it loads (numpy is loaded before any command runs): the limit must
+    be applied to the loaded library, and a variable the user set is kept."""
+    from threadpoolctl import threadpool_info
+
+    from pinnsight.threads import single_thread_blas
+
+    blas = lambda: [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]  # noqa: E731
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert single_thread_blas() is None  # the user's choice: nothing changed
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    limiter = single_thread_blas()
+    try:
+        assert blas() and set(blas()) == {1}
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"  # worker processes inherit it
+    finally:
+        limiter.restore_original_limits()

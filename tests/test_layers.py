@@ -10,7 +10,7 @@ ROOT = pathlib.Path(pinnsight.__file__).parent
 
 #: lowest first; a module's layer is that of its longest matching prefix
 LAYERS = (
-    ("errors", "atomic", "spec", "keys", "precision", "jsonio", "progress", "derivatives"),
+    ("errors", "atomic", "spec", "keys", "precision", "jsonio", "progress", "derivatives", "threads"),
     ("reference",),
     ("problems", "geometry", "data", "observations"),
     ("sampling", "hard.linear"),

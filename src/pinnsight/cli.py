@@ -33,6 +33,9 @@ def _int(value: str, what: str) -> int:
 @click.version_option(package_name="pinnsight")
 def cli():
     """Train physics-informed neural networks reliably."""
+    from .threads import single_thread_blas
+
+    single_thread_blas()  # every command: BLAS threads would fight XLA's on few cores (OPENBLAS_NUM_THREADS kept)
 
 
 @cli.command()
@@ -328,9 +331,6 @@ def show(run_dir):
 def diagnose(ctx, target, params, steps, model, seed, out, ntk_points, float32, no_progress):
     """Diagnose RUN_DIR (or first train a short probe of PROBLEM) and write RUN_DIR/diagnosis/ (report.md,
     findings.json, figures): failure signatures in words, their evidence, remedies to try."""
-    import os
-
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # numpy's SVD/QR threads spin against XLA's on few cores
     from .problems import problem_specs
 
     n_ntk = _int(ntk_points, "--ntk-points")
@@ -424,14 +424,6 @@ def report(suite, db, out):
     click.echo(f"report: {path}")
 
 
-def _single_thread_blas() -> None:
-    """LAPACK calls (the hard-constraint QR) go through scipy's OpenBLAS; its threads spin against XLA's on a small
-    machine (a 540×40 QR took 26-230 ms instead of 0.3 ms under load). One thread unless the user chose."""
-    import os
-
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
 def _ranges(values: tuple[str, ...]) -> dict[str, tuple[str, str]]:
     out = {}
     for name, value in _pairs(values, "--param-range").items():
@@ -462,7 +454,6 @@ def _ranges(values: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 def train_family(problem, ranges, params, model, steps, lr, decay_steps, params_per_step, points, weights, validate,
                  seed, float32, log_every, out):
     """Train a hard-constraint basis (linear PDEs) over a family of PDE parameters (Négiar et al. 2023)."""
-    _single_thread_blas()
     from .hard.family import FamilyConfig, train_family as run, write_family_run
     from .runs import check_new_run_dir, default_run_dir
 
@@ -501,7 +492,6 @@ def train_family(problem, ranges, params, model, steps, lr, decay_steps, params_
 def solve(run_dir, params, repeats):
     """Solve a trained hard-constraint model (train-family or train --model hard-constraint) at new parameters:
     one least-squares solve, rel L2 against the reference, solve wall time."""
-    _single_thread_blas()
     import warnings
 
     from .hard.family import is_family_run, load_family_run, solve_new
