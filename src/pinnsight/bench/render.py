@@ -1431,5 +1431,29 @@ SECTIONS.update({
 })
 
 
+# ------------------------------------------------------------------------ issue 20: BLAS threads against XLA's
+def _threads_row(label: str, text: str) -> Row:
+    return Row(text, Select("threads", {"label": label}), "python3 benchmarks/threads.py", (0,))
+
+
+def _lm_s_per_it(g: Group) -> str:
+    return num(g.rows[0].get("s_per_it", {}).get("gauss-newton"), 2)
+
+
+def _load(g: Group) -> str:
+    start, end = g.rows[0].get("loadavg_start"), g.rows[0].get("loadavg_end")
+    return f"{start[0]:.1f} → {end[0]:.1f}" if start and end else "—"
+
+
+SECTIONS.update({
+    "threads": Table(
+        rows=(_threads_row("lm-blas-2", "OPENBLAS_NUM_THREADS=2 (OpenBLAS unlimited on 2 cores)"),
+              _threads_row("lm-blas-default", "no variable set: pinnsight's default (one BLAS thread)")),
+        columns=(Label("Levenberg–Marquardt, convection β = 10, float64, seed 0"),
+                 Cell("s per LM iteration", fn=_lm_s_per_it), Cell("load (1-min average, start → end)", fn=_load),
+                 Mean("rel L2", sig=2), Stat("wall s"))),
+})
+
+
 if __name__ == "__main__":
     sys.exit(main())
