@@ -30,6 +30,7 @@ from . import failure_modes  # noqa: F401  (registers the built-in problems)
 from . import raissi, wang  # noqa: F401  (allen-cahn, burgers; helmholtz, klein-gordon, wave, poisson)
 from . import navier_stokes  # noqa: F401  (kovasznay, taylor-green, cavity, cylinder)
 from . import domains  # noqa: F401  (laplace-lshape, poisson-annulus, heat-disk, helmholtz-plate)
+from . import kdv  # noqa: F401  (kdv)
 
 __all__ = [
     "Constraint", "Dirichlet", "Fields", "constraint_view", "equation_values", "exact_values", "Initial", "Neumann", "Observed", "Param", "Periodic", "Pinned", "Problem", "Robin", "boundary_points", "interior_points", "ProblemSpec",

@@ -33,21 +33,32 @@ def allen_cahn_u0(x):
 
 
 def etdrk4_coefficients(lin: np.ndarray, h: float, n_contour: int = 64):
-    """ETDRK4 coefficients (E, E2, Q, f1, f2, f3) for a diagonal real linear part ``lin``.
+    """ETDRK4 coefficients (E, E2, Q, f1, f2, f3) for a diagonal linear part ``lin``.
 
     Kassam & Trefethen (2005), eq. (2.5)-(2.6): the phi-function combinations are the
     means over ``n_contour`` points of a unit circle centred at each h*lin, which avoids
-    the cancellation of the explicit formulas as h*lin -> 0.
+    the cancellation of the explicit formulas as h*lin -> 0. A real ``lin`` (diffusion,
+    Allen-Cahn) gives real coefficients from the upper half circle (the real part of its
+    mean: the functions are real on the real axis); a complex one (dispersion, KdV) gives
+    complex coefficients from the full circle, ``2 n_contour`` points (Cauchy's formula).
     """
-    hl = h * np.asarray(lin, dtype=np.float64)
-    r = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
+    lin = np.asarray(lin)
+    real = not np.iscomplexobj(lin)
+    hl = h * lin.astype(np.float64 if real else np.complex128)
+    m = n_contour if real else 2 * n_contour
+    r = np.exp(1j * (np.pi if real else 2.0 * np.pi) * (np.arange(1, m + 1) - 0.5) / m)
     z = hl[:, None] + r[None, :]
     ez = np.exp(z)
     z3 = z**3
-    q = h * np.real(np.mean((np.exp(z / 2) - 1.0) / z, axis=1))
-    f1 = h * np.real(np.mean((-4.0 - z + ez * (4.0 - 3.0 * z + z * z)) / z3, axis=1))
-    f2 = h * np.real(np.mean((2.0 + z + ez * (z - 2.0)) / z3, axis=1))
-    f3 = h * np.real(np.mean((-4.0 - 3.0 * z - z * z + ez * (4.0 - z)) / z3, axis=1))
+
+    def mean(f: np.ndarray) -> np.ndarray:
+        m = np.mean(f, axis=1)
+        return h * (np.real(m) if real else m)
+
+    q = mean((np.exp(z / 2) - 1.0) / z)
+    f1 = mean((-4.0 - z + ez * (4.0 - 3.0 * z + z * z)) / z3)
+    f2 = mean((2.0 + z + ez * (z - 2.0)) / z3)
+    f3 = mean((-4.0 - 3.0 * z - z * z + ez * (4.0 - z)) / z3)
     return np.exp(hl), np.exp(hl / 2), q, f1, f2, f3
 
 
