@@ -74,6 +74,26 @@ def allen_cahn_u0_hat(kmax: int) -> np.ndarray:
     return 0.25 * (i_m[:-2] + i_m[2:])
 
 
+def etdrk4_stepper(lin: np.ndarray, nonlin: Callable, dt: float) -> Callable:
+    """``step_interval(v, delta)``: ETDRK4 (Cox & Matthews 2002) for v' = lin·v + nonlin(v) over ``delta`` in
+    equal substeps of at most ``dt``."""
+    def step_interval(v: np.ndarray, delta: float) -> np.ndarray:
+        m = n_substeps(delta, dt)
+        e, e2, q, f1, f2, f3 = etdrk4_coefficients(lin, delta / m)
+        for _ in range(m):
+            nv = nonlin(v)
+            a = e2 * v + q * nv
+            na = nonlin(a)
+            b = e2 * v + q * na
+            nb = nonlin(b)
+            c = e2 * a + q * (2.0 * nb - nv)
+            nc = nonlin(c)
+            v = e * v + nv * f1 + 2.0 * (na + nb) * f2 + nc * f3
+        return v
+
+    return step_interval
+
+
 def _check(eps2, n_fourier, dt) -> int:
     if int(n_fourier) != n_fourier or n_fourier < 4 or n_fourier % 2:
         raise PinnsightError(f"n_fourier must be an even integer >= 4, got {n_fourier!r}")
@@ -95,20 +115,7 @@ def _march(v0, u0, x, t, eps2, gamma, n, dt) -> np.ndarray:
         u = np.fft.irfft(v, n)
         return g * np.fft.rfft(u - u * u * u)
 
-    def step_interval(v: np.ndarray, delta: float) -> np.ndarray:
-        m = n_substeps(delta, dt)
-        e, e2, q, f1, f2, f3 = etdrk4_coefficients(lin, delta / m)
-        for _ in range(m):
-            nv = nonlin(v)
-            a = e2 * v + q * nv
-            na = nonlin(a)
-            b = e2 * v + q * na
-            nb = nonlin(b)
-            c = e2 * a + q * (2.0 * nb - nv)
-            nc = nonlin(c)
-            v = e * v + nv * f1 + 2.0 * (na + nb) * f2 + nc * f3
-        return v
-
+    step_interval = etdrk4_stepper(lin, nonlin, dt)
     coef = np.array(march(t, np.asarray(v0, dtype=np.complex128), step_interval, np.copy))
     out = trig_interp(coef.reshape(len(t), -1), n, np.pi * (x + 1.0))
     zero = t == 0

@@ -26,8 +26,8 @@ import numpy as np
 
 from pinnsight.errors import PinnsightError
 
-from ._common import as_1d, eval_u0, march, n_substeps, nonneg_times, trig_interp
-from .allen_cahn import etdrk4_coefficients
+from ._common import as_1d, eval_u0, march, nonneg_times, trig_interp
+from .allen_cahn import etdrk4_stepper
 
 __all__ = ["KDV_ETA", "kdv", "kdv_resolution", "kdv_u0", "solve_kdv"]
 
@@ -72,21 +72,7 @@ def _stepper(n: int, eta: float, dt: float) -> Callable[[np.ndarray, float], np.
         u = np.fft.irfft(v, n)
         return g * np.fft.rfft(u * u)
 
-    def step_interval(v: np.ndarray, delta: float) -> np.ndarray:
-        m = n_substeps(delta, dt)
-        e, e2, q, f1, f2, f3 = etdrk4_coefficients(lin, delta / m)
-        for _ in range(m):
-            nv = nonlin(v)
-            a = e2 * v + q * nv
-            na = nonlin(a)
-            b = e2 * v + q * na
-            nb = nonlin(b)
-            c = e2 * a + q * (2.0 * nb - nv)
-            nc = nonlin(c)
-            v = e * v + nv * f1 + 2.0 * (na + nb) * f2 + nc * f3
-        return v
-
-    return step_interval
+    return etdrk4_stepper(lin, nonlin, dt)
 
 
 def solve_kdv(u0: Callable, x, t, eta: float = KDV_ETA, n_fourier: int = 512, dt: float = 1e-4) -> np.ndarray:
