@@ -37,6 +37,7 @@ CASES = {
     "plate-plain": ["helmholtz-plate", *F32],
     "plate-exact-bc": ["helmholtz-plate", "--exact-bc", *F32],
     "cylinder-plain": ["cylinder", "--model", "mlp:width=50,depth=4", *F32],
+    "cylinder-f64-ng": ["cylinder", *F64],
 }
 
 
