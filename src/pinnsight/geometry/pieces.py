@@ -31,6 +31,12 @@ class Segment:
         normal = jnp.broadcast_to(jnp.stack([d[1], -d[0]]), (m, 2))
         return p[None, :] + t * (q - p)[None, :], normal
 
+    def sample_np(self, rng, m: int):
+        """``sample`` in NumPy (host-side estimates: nothing compiled)."""
+        p, q = np.asarray(self.p, float), np.asarray(self.q, float)
+        d = (q - p) / self.length
+        return p[None, :] + rng.random((m, 1)) * (q - p)[None, :], np.broadcast_to(np.array([d[1], -d[0]]), (m, 2))
+
     def distance(self, x):
         """Sukumar & Srivastava's trimmed distance to the segment: √(f² + ((√(t² + f⁴) − t)/2)²), f the distance
         to its line, t = (L²/4 − |x − c|²)/L: ≥ 0, 0 on the segment only, ≈ the distance to it nearby."""
@@ -69,6 +75,12 @@ class Sphere:
         points = jnp.asarray(self.center, dtype)[None, :] + self.radius * direction
         return points, direction if self.inside else -direction
 
+    def sample_np(self, rng, m: int):
+        direction = rng.standard_normal((m, len(self.center)))
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        points = np.asarray(self.center, float)[None, :] + self.radius * direction
+        return points, direction if self.inside else -direction
+
     def distance(self, x):
         """(r² − |x − c|²)/(2r) inside a disk, its negative outside a hole: smooth, > 0 in the domain."""
         c = jnp.asarray(self.center, x.dtype)[None, :]
@@ -102,6 +114,14 @@ class Face:
         x = lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (m, len(self.lo)), dtype)
         x = x.at[:, self.axis].set(hi[self.axis] if self.high else lo[self.axis])
         normal = jnp.zeros((m, len(self.lo)), dtype).at[:, self.axis].set(1.0 if self.high else -1.0)
+        return x, normal
+
+    def sample_np(self, rng, m: int):
+        lo, hi = np.asarray(self.lo, float), np.asarray(self.hi, float)
+        x = lo[None, :] + (hi - lo)[None, :] * rng.random((m, len(self.lo)))
+        x[:, self.axis] = hi[self.axis] if self.high else lo[self.axis]
+        normal = np.zeros((m, len(self.lo)))
+        normal[:, self.axis] = 1.0 if self.high else -1.0
         return x, normal
 
     def distance(self, x):

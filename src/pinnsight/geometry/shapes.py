@@ -36,6 +36,11 @@ def _numbers(values, what: str, n: int | None = None) -> tuple[float, ...]:
     return out
 
 
+def _xp(x):
+    """The array module of ``x``: NumPy for host-side estimates (nothing compiled), jax.numpy otherwise."""
+    return np if isinstance(x, np.ndarray) else jnp
+
+
 def _cached(key, compute):
     """A host-side estimate, computed once (eagerly, also when first asked for inside a trace)."""
     if key not in _CACHE:
@@ -95,7 +100,7 @@ class Shape:
         def compute():
             lo, hi = np.array(self.bbox, float).T
             pts = lo + (hi - lo) * np.random.default_rng(12345).random((_ESTIMATE_POINTS, self.dim))
-            return float(np.mean(np.asarray(self.contains(jnp.asarray(pts)))))
+            return float(np.mean(self.contains(pts)))  # NumPy throughout: building a shape compiles nothing
         return _cached((self, "inside"), compute)
 
     # ------------------------------------------------------------------ structure
@@ -139,12 +144,13 @@ class Shape:
         return pts, nrm * sign[:, None], keep, which
 
     def _in_part(self, pts, which, part: str | None):
+        xp = _xp(pts)
         if part is None:
-            return jnp.ones(pts.shape[0], bool)
+            return xp.ones(pts.shape[0], bool)
         for name, pred in reversed(self.extra_parts):
             if name == part:
-                return jnp.asarray(pred(*pts.T), bool)
-        ids = jnp.asarray([p.name == part for p in self.all_pieces()])
+                return xp.asarray(pred(*pts.T), bool)
+        ids = xp.asarray([p.name == part for p in self.all_pieces()])
         return ids[which]
 
     def sample_boundary(self, key, n: int, dtype=jnp.float32, part: str | None = None):
@@ -162,12 +168,22 @@ class Shape:
             total = sum(lengths.values())
             return 1.0 if part is None else lengths.get(part, 0.0) / total
 
-        def compute():
-            def kept(key):
-                pts, _, keep, which = self._boundary_candidates(key, 20_000, jnp.float32)
-                return jnp.mean(keep & self._in_part(pts, which, part))
-            return float(jax.jit(kept)(jax.random.PRNGKey(7)))
+        def compute():  # NumPy throughout: building a shape compiles nothing
+            pts, _, keep, which = self._boundary_candidates_np(np.random.default_rng(7), _ESTIMATE_POINTS // 4)
+            return float(np.mean(keep & self._in_part(pts, which, part)))
         return _cached((self, "boundary", part), compute)
+
+    def _boundary_candidates_np(self, rng, m: int):
+        """``_boundary_candidates`` in NumPy (float64), for the host-side estimates."""
+        pieces = self.all_pieces()
+        lengths = np.array([p.length for p in pieces], float)
+        which = rng.choice(len(pieces), m, p=lengths / lengths.sum())
+        pts, nrm = np.empty((m, self.dim)), np.empty((m, self.dim))
+        for i, piece in enumerate(pieces):
+            rows = which == i
+            pts[rows], nrm[rows] = piece.sample_np(rng, int(rows.sum()))
+        keep, sign = self._keep(pts, nrm, which, 0)
+        return pts, nrm * sign[:, None], keep, which
 
     def _check_part(self, part):
         if part is not None and part not in self.part_names:
@@ -230,11 +246,12 @@ class Box(Shape):
     exact_measure = property(lambda self: math.prod(h - l for l, h in zip(self.lo, self.hi)))
 
     def sdf(self, x):
-        lo, hi = jnp.asarray(self.lo, x.dtype), jnp.asarray(self.hi, x.dtype)
+        xp = _xp(x)
+        lo, hi = xp.asarray(self.lo, x.dtype), xp.asarray(self.hi, x.dtype)
         c, half = (lo + hi) / 2, (hi - lo) / 2
-        q = jnp.abs(x - c[None, :]) - half[None, :]
-        outside = jnp.linalg.norm(jnp.maximum(q, 0.0), axis=1)
-        return outside + jnp.minimum(jnp.max(q, axis=1), 0.0)
+        q = xp.abs(x - c[None, :]) - half[None, :]
+        outside = xp.linalg.norm(xp.maximum(q, 0.0), axis=1)
+        return outside + xp.minimum(xp.max(q, axis=1), 0.0)
 
     def pieces(self) -> list:
         if self.dim == 2:  # segments, counter-clockwise: their trimmed distances also serve a box-shaped hole
@@ -253,7 +270,8 @@ class Box(Shape):
         return [self]
 
     def _keep(self, x, n, which, start):
-        return jnp.ones(x.shape[0], bool), jnp.ones(x.shape[0], x.dtype)
+        xp = _xp(x)
+        return xp.ones(x.shape[0], bool), xp.ones(x.shape[0], x.dtype)
 
     def __repr__(self):
         return f"Box({self.lo}, {self.hi})"
@@ -279,7 +297,8 @@ class Ball(Shape):
                              * self.radius**self.dim)
 
     def sdf(self, x):
-        return jnp.linalg.norm(x - jnp.asarray(self.center, x.dtype)[None, :], axis=1) - self.radius
+        xp = _xp(x)
+        return xp.linalg.norm(x - xp.asarray(self.center, x.dtype)[None, :], axis=1) - self.radius
 
     def pieces(self):
         return [Sphere(self.center, self.radius, "circle" if self.dim == 2 else "sphere")]
@@ -324,8 +343,9 @@ class Annulus(Shape):
     exact_measure = property(lambda self: math.pi * (self.outer**2 - self.inner**2))
 
     def sdf(self, x):
-        r = jnp.linalg.norm(x - jnp.asarray(self.center, x.dtype)[None, :], axis=1)
-        return jnp.maximum(r - self.outer, self.inner - r)
+        xp = _xp(x)
+        r = xp.linalg.norm(x - xp.asarray(self.center, x.dtype)[None, :], axis=1)
+        return xp.maximum(r - self.outer, self.inner - r)
 
     def pieces(self):
         return [Sphere(self.center, self.outer, "outer"), Sphere(self.center, self.inner, "inner", inside=False)]
@@ -387,17 +407,18 @@ class Polygon(Shape):
     exact_measure = property(lambda self: abs(_signed_area(np.array(self.vertices))))
 
     def sdf(self, x):
-        v = jnp.asarray(self.vertices, x.dtype)
-        w = jnp.roll(v, -1, axis=0)
+        xp = _xp(x)
+        v = xp.asarray(self.vertices, x.dtype)
+        w = xp.roll(v, -1, axis=0)
         e, d = w - v, x[:, None, :] - v[None, :, :]
-        t = jnp.clip(jnp.sum(d * e[None], axis=2) / jnp.sum(e * e, axis=1)[None, :], 0.0, 1.0)
-        dist = jnp.min(jnp.linalg.norm(d - t[..., None] * e[None], axis=2), axis=1)
+        t = xp.clip(xp.sum(d * e[None], axis=2) / xp.sum(e * e, axis=1)[None, :], 0.0, 1.0)
+        dist = xp.min(xp.linalg.norm(d - t[..., None] * e[None], axis=2), axis=1)
         # winding by crossings of the horizontal ray
         y, vy, wy = x[:, 1:2], v[None, :, 1], w[None, :, 1]
         crosses = (vy > y) != (wy > y)
-        xs = v[None, :, 0] + (y - vy) * (w[None, :, 0] - v[None, :, 0]) / jnp.where(wy != vy, wy - vy, 1.0)
-        inside = jnp.sum(crosses & (x[:, :1] < xs), axis=1) % 2 == 1
-        return jnp.where(inside, -dist, dist)
+        xs = v[None, :, 0] + (y - vy) * (w[None, :, 0] - v[None, :, 0]) / xp.where(wy != vy, wy - vy, 1.0)
+        inside = xp.sum(crosses & (x[:, :1] < xs), axis=1) % 2 == 1
+        return xp.where(inside, -dist, dist)
 
     def pieces(self):
         v = self.vertices
@@ -467,14 +488,15 @@ class Union(_Composite):
     bbox = property(lambda self: tuple((min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(self.a.bbox, self.b.bbox)))
 
     def sdf(self, x):
-        return jnp.minimum(self.a.sdf(x), self.b.sdf(x))
+        return _xp(x).minimum(self.a.sdf(x), self.b.sdf(x))
 
     def _keep(self, x, n, which, start):
         (ka, sa), (kb, sb), first = self._split(x, n, which, start)
+        xp = _xp(x)
         d, eps = self._delta(), 1e-9 * self.size
         keep_a = ka & (self.b.sdf(x + d * n * sa[:, None]) > 0)  # not inside b, nor an interface with it
         keep_b = kb & (self.a.sdf(x) > eps)  # strictly outside a (shared pieces: a's copy is kept)
-        return jnp.where(first, keep_a, keep_b), jnp.where(first, sa, sb)
+        return xp.where(first, keep_a, keep_b), xp.where(first, sa, sb)
 
     def _adf_pieces(self):
         raise PinnsightError(f"a distance function of a union ({self!r}) is not supported: describe the domain "
@@ -492,14 +514,15 @@ class Intersection(_Composite):
         super().__post_init__()
 
     def sdf(self, x):
-        return jnp.maximum(self.a.sdf(x), self.b.sdf(x))
+        return _xp(x).maximum(self.a.sdf(x), self.b.sdf(x))
 
     def _keep(self, x, n, which, start):
         (ka, sa), (kb, sb), first = self._split(x, n, which, start)
+        xp = _xp(x)
         d, eps = self._delta(), 1e-9 * self.size
         keep_a = ka & (self.b.sdf(x - d * n * sa[:, None]) < 0)  # the inner side is in b
         keep_b = kb & (self.a.sdf(x) < -eps)  # strictly inside a
-        return jnp.where(first, keep_a, keep_b), jnp.where(first, sa, sb)
+        return xp.where(first, keep_a, keep_b), xp.where(first, sa, sb)
 
 
 @dataclass(frozen=True, eq=False)
@@ -508,14 +531,15 @@ class Difference(_Composite):
     bbox = property(lambda self: self.a.bbox)
 
     def sdf(self, x):
-        return jnp.maximum(self.a.sdf(x), -self.b.sdf(x))
+        return _xp(x).maximum(self.a.sdf(x), -self.b.sdf(x))
 
     def _keep(self, x, n, which, start):
         (ka, sa), (kb, sb), first = self._split(x, n, which, start)
+        xp = _xp(x)
         d, eps = self._delta(), 1e-9 * self.size
         keep_a = ka & (self.b.sdf(x - d * n * sa[:, None]) > 0)  # the inner side is not in b
         keep_b = kb & (self.a.sdf(x) < -eps)  # b's boundary strictly inside a, its normal reversed
-        return jnp.where(first, keep_a, keep_b), jnp.where(first, sa, -sb)
+        return xp.where(first, keep_a, keep_b), xp.where(first, sa, -sb)
 
     def _adf_pieces(self):
         holes = [_as_hole(p) for p in self.b._adf_pieces()]
