@@ -38,6 +38,8 @@ CASES = {
     "plate-exact-bc": ["helmholtz-plate", "--exact-bc", *F32],
     "cylinder-plain": ["cylinder", "--model", "mlp:width=50,depth=4", *F32],
     "cylinder-f64-ng": ["cylinder", *F64],
+    "cylinder-bc100": ["cylinder", "--model", "mlp:width=50,depth=4", "--weight", "bc_u=100", "--weight", "bc_v=100",
+                       "--weight", "cyl_u=100", "--weight", "cyl_v=100", *F32],
 }
 
 

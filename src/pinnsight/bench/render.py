@@ -1426,7 +1426,8 @@ SECTIONS.update({
               _domain_row("plate-plain", "Helmholtz plate with holes, penalty terms, float32"),
               _domain_row("plate-exact-bc", "Helmholtz plate with holes, exact Dirichlet, float32"),
               _domain_row("cylinder-plain", "cylinder channel (u, v, p), penalty terms, MLP 4 × 50, float32"),
-              _domain_row("cylinder-f64-ng", "cylinder channel, float64, 3 × 30, natural gradient")),
+              _domain_row("cylinder-f64-ng", "cylinder channel, float64, 3 × 30, natural gradient"),
+              _domain_row("cylinder-bc100", "cylinder channel, velocity conditions weighted 100, MLP 4 × 50, float32")),
         columns=(Label("case (seed 0, 2000 residual points)"), Mean("rel L2 (inside the domain)", sig=2),
                  Cell("phases (steps run)", fn=_phase_steps), Stat("wall s"))),
 })
