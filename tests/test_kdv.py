@@ -24,7 +24,6 @@ from _cli import run_cli
 from pinnsight import PhaseConfig, PinnsightError, TrainConfig, train
 from pinnsight.problems import Initial, Periodic, make_problem
 from pinnsight.reference import KDV_ETA, kdv, kdv_resolution, kdv_u0, solve_kdv
-from pinnsight.reference.allen_cahn import etdrk4_coefficients
 
 
 def grid(n: int) -> np.ndarray:
@@ -38,21 +37,7 @@ def soliton(x, t, c=1.0, x0=-0.5, eta=KDV_ETA, xp=np):
 
 
 # ------------------------------------------------------------------------------------------------- ETDRK4
-def test_complex_etdrk4_coefficients_match_the_phi_formulas():
-    h = 1e-4
-    z = np.array([0.5j, 5j, 200j, -3 + 4j, 2j - 0.1])
-    e, e2, q, f1, f2, f3 = etdrk4_coefficients(z / h, h)
-    ez = np.exp(z)
-    np.testing.assert_allclose(e, ez, rtol=1e-15)
-    np.testing.assert_allclose(e2, np.exp(z / 2), rtol=1e-15)
-    np.testing.assert_allclose(q, h * (np.exp(z / 2) - 1) / z, rtol=1e-12)
-    np.testing.assert_allclose(f1, h * (-4 - z + ez * (4 - 3 * z + z * z)) / z**3, rtol=1e-12)
-    np.testing.assert_allclose(f2, h * (2 + z + ez * (z - 2)) / z**3, rtol=1e-12)
-    np.testing.assert_allclose(f3, h * (-4 - 3 * z - z * z + ez * (4 - z)) / z**3, rtol=1e-12)
-    _, _, q, f1, f2, f3 = etdrk4_coefficients(np.array([0.0j, 1e-9j]), h)  # the RK4 weights as h L -> 0
-    np.testing.assert_allclose(q, h / 2, rtol=1e-9)
-    np.testing.assert_allclose(np.r_[f1, f2, f3], h / 6, rtol=1e-9)
-    assert np.iscomplexobj(q) and not np.iscomplexobj(etdrk4_coefficients(np.array([-1.0]), h)[2])
+# (the complex coefficients against the phi formulas: tests/test_reference_allen_cahn.py)
 
 
 def test_etdrk4_is_fourth_order_in_time():

@@ -46,11 +46,14 @@ def test_exact_u0_coefficients_match_fine_fft():
     assert np.abs(c - cf).max() < 1e-11  # measured 6e-13 (FFT aliasing ~ nf^-2)
 
 
-def test_etdrk4_contour_coefficients():
+@pytest.mark.parametrize("h, z, small", [
+    (0.1, np.array([-0.5, -1.0, -5.0, -20.0, -300.0]), np.array([0.0, -1e-9])),  # real L (Allen–Cahn)
+    (1e-4, np.array([0.5j, 5j, 200j, -3 + 4j, 2j - 0.1]), np.array([0.0j, 1e-9j])),  # complex L (KdV)
+])
+def test_etdrk4_contour_coefficients(h, z, small):
     """Contour means equal the explicit phi formulas where those are accurate, and tend to
-    the classical RK4 weights (h/2; h/6, h/6, h/6) as h L -> 0 where those cancel."""
-    h = 0.1
-    z = np.array([-0.5, -1.0, -5.0, -20.0, -300.0])
+    the classical RK4 weights (h/2; h/6, h/6, h/6) as h L -> 0 where those cancel; a complex L
+    gives complex coefficients, a real one real coefficients."""
     e, e2, q, f1, f2, f3 = etdrk4_coefficients(z / h, h)
     ez = np.exp(z)
     np.testing.assert_allclose(e, ez, rtol=1e-15)
@@ -59,9 +62,10 @@ def test_etdrk4_contour_coefficients():
     np.testing.assert_allclose(f1, h * (-4 - z + ez * (4 - 3 * z + z * z)) / z**3, rtol=1e-12)
     np.testing.assert_allclose(f2, h * (2 + z + ez * (z - 2)) / z**3, rtol=1e-12)
     np.testing.assert_allclose(f3, h * (-4 - 3 * z - z * z + ez * (4 - z)) / z**3, rtol=1e-12)
-    _, _, q, f1, f2, f3 = etdrk4_coefficients(np.array([0.0, -1e-9]), h)
+    _, _, q, f1, f2, f3 = etdrk4_coefficients(small, h)
     np.testing.assert_allclose(q, h / 2, rtol=1e-9)
     np.testing.assert_allclose(np.r_[f1, f2, f3], h / 6, rtol=1e-9)
+    assert np.iscomplexobj(q) == np.iscomplexobj(z)
 
 
 def test_shape_t0_and_parity():
