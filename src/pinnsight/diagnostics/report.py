@@ -261,10 +261,19 @@ def write_figures(folder: Path, diag: Diagnosis, data: RunData) -> dict[str, str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    f, out = diag.figures, {}
-    # gradient histograms per term
+    f = diag.figures
+    _gradients_figure(plt, f["grad_stats"], folder / "gradients.png")
+    N.plot_spectra(f["spectra"], folder / "ntk_spectra.png", "empirical NTK eigenvalues (subsample)")
+    _residual_figure(plt, f, data.config.build_problem(), folder / "residual.png")
+    _spectrum_figure(plt, f, diag.evidence["spectrum"]["k_star"], folder / "error_spectrum.png")
+    return {"gradients": "gradients.png", "ntk": "ntk_spectra.png", "residual": "residual.png",
+            "spectrum": "error_spectrum.png"}
+
+
+def _gradients_figure(plt, grad_stats, path: Path) -> None:
+    """Histograms of |∂L_i/∂θ_j| per loss term."""
     fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
-    for term, s in f["grad_stats"].items():
+    for term, s in grad_stats.items():
         centres = np.sqrt(s.edges[:-1] * s.edges[1:])
         ax.step(centres, s.hist[1:-1], where="mid", label=f"{term} (‖g‖={s.norm:.2e})")
     ax.set_xscale("log")
@@ -272,18 +281,12 @@ def write_figures(folder: Path, diag: Diagnosis, data: RunData) -> dict[str, str
     ax.set_ylabel("parameters")
     ax.set_title("gradient histograms per loss term (unweighted)")
     ax.legend(fontsize=8)
-    fig.savefig(folder / "gradients.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    out["gradients"] = "gradients.png"
 
-    N.plot_spectra(f["spectra"], folder / "ntk_spectra.png", "empirical NTK eigenvalues (subsample)")
-    out["ntk"] = "ntk_spectra.png"
 
-    problem = data.config.build_problem()
-    pts, r = f["residual_points"], np.abs(f["residual"])
-    ncol = 2 if "times" in f else 1
-    fig, axes = plt.subplots(1, ncol, figsize=(6 * ncol, 4), squeeze=False, constrained_layout=True)
-    a = axes[0][0]
+def _residual_map(fig, a, problem, pts, r) -> None:
+    """|residual| on the uniform grid: an image in 2-D, a curve in 1-D."""
     if problem.dim == 2:
         n = int(round(math.sqrt(len(r))))
         im = a.imshow(np.log10(r.reshape(n, n) + 1e-30), origin="lower", aspect="auto",
@@ -296,6 +299,13 @@ def write_figures(folder: Path, diag: Diagnosis, data: RunData) -> dict[str, str
         a.set_xlabel(problem.coords[0])
         a.set_ylabel("|residual|")
     a.set_title("PDE residual on a uniform grid")
+
+
+def _residual_figure(plt, f, problem, path: Path) -> None:
+    """The residual map and, for an evolution problem, residual and error over time slices."""
+    ncol = 2 if "times" in f else 1
+    fig, axes = plt.subplots(1, ncol, figsize=(6 * ncol, 4), squeeze=False, constrained_layout=True)
+    _residual_map(fig, axes[0][0], problem, f["residual_points"], np.abs(f["residual"]))
     if "times" in f:
         b = axes[0][1]
         b.semilogy(f["times"], f["residual_profile"], "o-", label="mean squared residual")
@@ -303,22 +313,22 @@ def write_figures(folder: Path, diag: Diagnosis, data: RunData) -> dict[str, str
         b.set_xlabel(problem.time)
         b.set_title("over time slices")
         b.legend(fontsize=8)
-    fig.savefig(folder / "residual.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    out["residual"] = "residual.png"
 
+
+def _spectrum_figure(plt, f, k_star: float, path: Path) -> None:
+    """Power spectra of the error and of the reference solution."""
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
     ax.semilogy(f["freq"], f["solution_power"] + 1e-300, "k-", label="reference solution")
     ax.semilogy(f["freq"], f["error_power"] + 1e-300, "r-", label="error")
-    ax.axvline(diag.evidence["spectrum"]["k_star"], color="gray", ls="--", lw=1, label="99 % of the solution")
+    ax.axvline(k_star, color="gray", ls="--", lw=1, label="99 % of the solution")
     ax.set_xlabel("normalised frequency (1 = Nyquist)")
     ax.set_ylabel("power")
     ax.set_title("spectrum of the error vs the solution")
     ax.legend(fontsize=8)
-    fig.savefig(folder / "error_spectrum.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    out["spectrum"] = "error_spectrum.png"
-    return out
 
 
 def _fmt(v) -> str:
