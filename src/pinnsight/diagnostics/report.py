@@ -134,35 +134,13 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     }
     found: list[S.Finding | None] = []
     if problem.time is not None:
-        it = problem.time_index
-        t_c, r_prof = S.time_profile(np.asarray(pts)[:, it], res**2, problem.bounds[it], slices)
-        e_t, e_prof = S.grid_time_profile(error, data.reference, it, slices)
-        lo, hi = problem.bounds[it]
-        figures.update(times=t_c, residual_profile=r_prof, error_times=lo + (hi - lo) * e_t, error_profile=e_prof)
-        evidence.update(residual_profile=r_prof.tolist(), error_profile=e_prof.tolist())
-        found.append(S.late_time_residual(t_c, r_prof))
-        found.append(S.error_grows_in_time(t_c, e_prof, rel_l2))
-
-    periodic = [c in problem.periodic for c in problem.coords]
-    split = S.spectral_split(error, data.reference, periodic)
-    k, pe = S.radial_spectrum(error, periodic)
-    _, ps = S.radial_spectrum(data.reference, periodic)
-    # σ for Fourier features: the error's peak frequency in cycles per unit length along the finest axis
-    nyq = max((len(a) - 1) / (2.0 * (a[-1] - a[0])) for a in data.axes if len(a) > 1)
-    split_ev = {**split, "sigma": float(round(max(1.0, k[int(np.argmax(pe))] * nyq)))}
-    figures.update(freq=k, error_power=pe, solution_power=ps)
-    evidence["spectrum"] = split_ev
-    found.append(S.high_frequency_error(split_ev, rel_l2))
-
+        found += _time_findings(problem, np.asarray(pts), res, error, data.reference, slices, figures, evidence)
+    found.append(_spectrum_finding(problem, error, data, figures, evidence))
     found.append(S.training_broke_down((data.metrics or {}).get("stop_reason"), (data.metrics or {}).get("phases", ())))
     losses = [r.get("loss") for r in data.history]
     losses_ok = [v for v in losses if isinstance(v, (int, float)) and math.isfinite(v)]
     if losses_ok:
-        evidence["loss_decades_last_30pct"] = S.flatness(losses_ok)
-        found.append(S.stall(losses_ok, rel_l2))
-        found.append(S.loss_low_error_high(losses_ok[0], losses_ok[-1], rel_l2,
-                                           fresh_residual=sum(fresh_terms[e] for e in problem.equations),
-                                           train_residual=sum(train_terms[e] for e in problem.equations)))
+        found += _loss_findings(problem, losses_ok, rel_l2, train_terms, fresh_terms, evidence)
     found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2, train_terms))
 
     # empirical NTK on a subsample at the trained parameters
@@ -182,26 +160,66 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     ctx = S.make_context(problem, _given_params(config), available if available is not None else remedy_specs(),
                          _adam_steps(config), tried)
     if ctx.coefficient is not None:  # the NTK at initialisation, at the small and at the target coefficient
-        name, target, small = ctx.coefficient
         init = eqx.partition(model_builder(config, problem)(jax.random.split(key)[0]), eqx.is_array)[0]
-        at = {}
-        for label, value in (("small", small), ("target", target)):
-            c = {**coeffs, name: jnp.asarray(value, dtype)}
-            at[label] = ntk_probe(problem, static, init, sub, c, dict(config.weights), x64=x64,
-                                  conditioning=conditioning, cache=jac)
-            spectra[f"init, {name}={value:g}"] = at[label]["spectra"]
-        sp = {lab: S.ntk_spread(v["spectra"]) for lab, v in at.items()}
-        gn = {lab: v["gauss_newton"]["cond"] if conditioning else None for lab, v in at.items()}
-        evidence["coefficient_probe"] = {"coef": name, "small": small, "target": target, "spread": sp,
-                                         "gauss_newton_cond": gn}
-        found.append(S.conditioning_growth(name, small, target, sp["small"], sp["target"],
-                                           cond_small=gn["small"], cond_target=gn["target"]))
+        probe_at = lambda c: ntk_probe(problem, static, init, sub, c, dict(config.weights), x64=x64,  # noqa: E731
+                                       conditioning=conditioning, cache=jac)
+        found.append(_coefficient_probe(ctx.coefficient, coeffs, dtype, probe_at, conditioning, spectra, evidence))
     figures["spectra"] = spectra
     found = [f for f in found if f is not None]
     if losses_ok and not found:  # nothing explains a high error: was the budget the limit?
         found.append(S.still_improving(losses_ok, rel_l2))
     findings = S.with_suggestions([f for f in found if f is not None], ctx)
     return Diagnosis(findings, evidence, figures, ctx)
+
+
+def _coefficient_probe(coefficient, coeffs, dtype, probe_at, conditioning, spectra, evidence):
+    """The NTK at initialisation at the small and the target value of the difficulty coefficient (spectra,
+    evidence) and the conditioning-growth signature read from their spreads."""
+    name, target, small = coefficient
+    at = {}
+    for label, value in (("small", small), ("target", target)):
+        at[label] = probe_at({**coeffs, name: jnp.asarray(value, dtype)})
+        spectra[f"init, {name}={value:g}"] = at[label]["spectra"]
+    sp = {lab: S.ntk_spread(v["spectra"]) for lab, v in at.items()}
+    gn = {lab: v["gauss_newton"]["cond"] if conditioning else None for lab, v in at.items()}
+    evidence["coefficient_probe"] = {"coef": name, "small": small, "target": target, "spread": sp,
+                                     "gauss_newton_cond": gn}
+    return S.conditioning_growth(name, small, target, sp["small"], sp["target"],
+                                 cond_small=gn["small"], cond_target=gn["target"])
+
+
+def _time_findings(problem, pts, res, error, reference, slices, figures, evidence) -> list:
+    """Residual and error profiles over time slices (figures, evidence) and the two signatures read from them."""
+    it = problem.time_index
+    t_c, r_prof = S.time_profile(pts[:, it], res**2, problem.bounds[it], slices)
+    e_t, e_prof = S.grid_time_profile(error, reference, it, slices)
+    lo, hi = problem.bounds[it]
+    figures.update(times=t_c, residual_profile=r_prof, error_times=lo + (hi - lo) * e_t, error_profile=e_prof)
+    evidence.update(residual_profile=r_prof.tolist(), error_profile=e_prof.tolist())
+    return [S.late_time_residual(t_c, r_prof), S.error_grows_in_time(t_c, e_prof, evidence["rel_l2"])]
+
+
+def _spectrum_finding(problem, error, data, figures, evidence):
+    """The error's spectrum against the solution's (figures, evidence) and the high-frequency signature."""
+    periodic = [c in problem.periodic for c in problem.coords]
+    split = S.spectral_split(error, data.reference, periodic)
+    k, pe = S.radial_spectrum(error, periodic)
+    _, ps = S.radial_spectrum(data.reference, periodic)
+    # σ for Fourier features: the error's peak frequency in cycles per unit length along the finest axis
+    nyq = max((len(a) - 1) / (2.0 * (a[-1] - a[0])) for a in data.axes if len(a) > 1)
+    split_ev = {**split, "sigma": float(round(max(1.0, k[int(np.argmax(pe))] * nyq)))}
+    figures.update(freq=k, error_power=pe, solution_power=ps)
+    evidence["spectrum"] = split_ev
+    return S.high_frequency_error(split_ev, evidence["rel_l2"])
+
+
+def _loss_findings(problem, losses_ok, rel_l2, train_terms, fresh_terms, evidence) -> list:
+    """Stall and loss-low-error-high, from the loss history and the residual on training and fresh points."""
+    evidence["loss_decades_last_30pct"] = S.flatness(losses_ok)
+    return [S.stall(losses_ok, rel_l2),
+            S.loss_low_error_high(losses_ok[0], losses_ok[-1], rel_l2,
+                                  fresh_residual=sum(fresh_terms[e] for e in problem.equations),
+                                  train_residual=sum(train_terms[e] for e in problem.equations))]
 
 
 def _res_only(problem, static, params, pts, coeffs):
