@@ -354,3 +354,23 @@ def test_cli_bench_and_report_errors_and_report_output(tmp_path, capsys, monkeyp
     monkeypatch.chdir(tmp_path)
     assert main(["report", "tiny.toml", "--db", "r.sqlite", "--out", "out/b.md"]) == 0
     assert "| convection | beta=1 | vanilla | 1/2 |" in (tmp_path / "out" / "b.md").read_text()
+
+
+def test_records_suite_carries_the_published_records_and_selects_cases_and_seeds(capsys, tmp_path):
+    from pinnsight.cli import main
+
+    rec = load_suite("records")
+    published = {c.name: c.published.rel_l2 for c in rec.cases if c.published}
+    assert published["burgers"] == 8.25e-9 and published["helmholtz"] == 5.83e-6 and published["kdv"] == 4.27e-4
+    assert all(t.config.x64 for t in rec.tasks()) and all(c.published.source in rec.sources
+                                                          for c in rec.cases if c.published)
+    one = rec.select(("burgers",), (1,))
+    assert [(c.name, c.seeds) for c in one.cases] == [("burgers", (1,))] and len(one.tasks()) == 1
+    both = rec.select(("convection",))  # a problem name selects all its cases
+    assert [c.name for c in both.cases] == ["convection-40", "convection-50"]
+    with pytest.raises(PinnsightError, match="no case 'nope'"):
+        rec.select(("nope",))
+    with pytest.raises(PinnsightError, match="no selected case has seed"):
+        rec.select(("burgers",), (7,))
+    assert main(["bench", "records", "--case", "nope", "--db", str(tmp_path / "r.sqlite")]) == 2
+    assert "pinnsight: error: suite records: no case 'nope'" in capsys.readouterr().err

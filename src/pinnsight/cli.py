@@ -387,13 +387,17 @@ def diagnose(ctx, target, params, steps, model, seed, out, ntk_points, float32, 
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs/bench"), show_default=True,
               help="Run directories go to RUNS_DIR/SUITE/.")
 @click.option("--retry-failed", is_flag=True, help="Run again the runs recorded as failed.")
-def bench(suite, workers, scheduler, db, runs_dir, retry_failed):
+@click.option("--case", "cases", multiple=True, metavar="NAME",
+              help="Run only this case (its name, or a problem name: all its cases); repeatable.")
+@click.option("--seed", "seeds", multiple=True, metavar="N", help="Run only this seed of the cases; repeatable.")
+def bench(suite, workers, scheduler, db, runs_dir, retry_failed, cases, seeds):
     """Run benchmark SUITE (built-in name or .toml file) on Dask, recording every run in the database."""
     from .bench import load_suite
     from .bench.runner import check_scheduler_address, run_suite
     from .runs import check_destination
 
     loaded = load_suite(suite)  # validates every case before anything starts
+    loaded = loaded.select(tuple(cases), tuple(_int(s, "--seed") for s in seeds))
     if scheduler is not None:
         check_scheduler_address(scheduler)
     check_destination(db, "--db", kind="file")

@@ -109,6 +109,22 @@ class Suite:
     sources: Mapping[str, str] = field(default_factory=dict)
     path: str = ""
 
+    def select(self, cases: tuple[str, ...] = (), seeds: tuple[int, ...] = ()) -> "Suite":
+        """The suite with only the cases named in ``cases`` (exact names, or a problem name: all its cases) and,
+        of their seeds, only those in ``seeds`` (empty: all). A name or seed that selects nothing is an error."""
+        picked = self.cases
+        if cases:
+            unknown = [c for c in cases if not any(c in (k.name, k.problem) for k in self.cases)]
+            if unknown:
+                names = ", ".join(repr(k.name) for k in self.cases)
+                raise PinnsightError(f"suite {self.name}: no case {unknown[0]!r} (cases: {names})")
+            picked = tuple(k for k in picked if k.name in cases or k.problem in cases)
+        if seeds:
+            picked = tuple(dataclasses.replace(k, seeds=tuple(s for s in k.seeds if s in seeds)) for k in picked)
+            if not any(k.seeds for k in picked):
+                raise PinnsightError(f"suite {self.name}: no selected case has seed(s) {', '.join(map(str, seeds))}")
+        return dataclasses.replace(self, cases=picked)
+
     def tasks(self) -> list[Task]:
         """Every (case, seed) with its validated config; a duplicate config is an error (it would run once)."""
         out, seen = [], {}

@@ -11,6 +11,10 @@
 - ``rad`` (Wu, Zhu, Tan, Kartha, Lu 2023, Eq. 2): every ``every`` steps redraw all N points from candidates with
   p(x) ∝ |r(x)|^k / E[|r|^k] + c. ``method=r3`` is the retain-resample-release variant (Daw, Bu, Wang, Perdikaris,
   Karpatne 2023): keep the points whose |r| exceeds the mean, redraw the others uniformly.
+  RAD acts in every phase, the second-order ones too (resampling every few hundred quasi-Newton iterations, as
+  Urbán, Stefanou & Pons 2025): ``restart=0`` (default) keeps the phase's persistent state across a resample (the
+  quasi-Newton inverse-Hessian estimate, Adam's moments, Levenberg–Marquardt's damping), ``restart=1`` starts it
+  afresh on the new points. The shape of the batch never changes: no retracing.
 All draws run in one jitted function per remedy whose fractions and bounds are arguments (no retracing).
 """
 
@@ -248,7 +252,8 @@ def build_rad(options, setup) -> Remedy:
         key, sub = jax.random.split(state.key)
         pts = redraw(sub, info.params, info.state.coeffs, state.lo, state.hi, info.state.batch[RES])
         state = state._replace(key=key, last=s, resamples=state.resamples + 1)
-        return Changes(batch={RES: pts}, log={"resampled": 1}, events=({"step": info.step},)), state
+        return Changes(batch={RES: pts}, restart=bool(options["restart"]), log={"resampled": 1},
+                       events=({"step": info.step, "phase": info.phase},)), state
 
     def summary(events, history):
         return {"resamples": len(events)}
@@ -260,6 +265,7 @@ def check_rad(options, problem):
     positive("rad", options, "every", "candidates")
     positive("rad", options, "k", "c", allow_zero=True)
     choice("rad", options, "method", ("rad", "r3"))
+    choice("rad", options, "restart", (0, 1))
 
 
 ADAPTIVE = register_remedy(RemedySpec(
@@ -277,6 +283,7 @@ RAR = register_remedy(RemedySpec(
 ))
 RAD = register_remedy(RemedySpec(
     "rad", "residual-based adaptive distribution (Wu et al. 2023); method=r3: retain-resample-release",
-    {"every": 1000, "candidates": 10, "k": 1.0, "c": 1.0, "method": "rad"}, build_rad, check_rad, owns_points=True,
+    {"every": 1000, "candidates": 10, "k": 1.0, "c": 1.0, "method": "rad", "restart": 0}, build_rad, check_rad,
+    owns_points=True,
     timeline=(("residual points", ("n_res",)),),
 ))
