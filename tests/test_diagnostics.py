@@ -323,7 +323,7 @@ def test_auto_second_order_recipes_only_when_asked():
 def test_auto_with_second_order_trains_the_recipe(tmp_path):
     config = TrainConfig(problem="convection", params={"beta": 30.0}, model_options={"width": 16, "depth": 2},
                          points={"res": 128, "ic": 32, "bc": 32}, phases=(PhaseConfig("adam", 20),), log_every=10,
-                         eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32",))  # second_order=1 is the default
+                         eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32,verify=0",))  # second_order=1 is the default
     import pinnsight.diagnostics.signatures as sig
 
     small = sig.Recipe("curriculum-lm", True, ("periodic", (("width", 6), ("depth", 2))), (("res", 64), ("ic", 16)),
@@ -355,7 +355,8 @@ def test_auto_spec_parsing_and_probe_config():
     config = TrainConfig(problem="convection", params={"beta": 10.0}, remedies=("auto:probe_steps=300", "rad"),
                          phases=(PhaseConfig("adam", 2000, {"lr": 5e-3}), PhaseConfig("lbfgs", 100)))
     opts, rest = split_auto(config.remedies)
-    assert opts == {"probe_steps": 300, "ntk_points": 128, "second_order": 1} and rest == ("rad",)
+    assert opts == {"probe_steps": 300, "ntk_points": 128, "second_order": 1, "verify": 1, "budget_s": 0.0,
+                    "rounds": 4} and rest == ("rad",)
     probe = probe_config(config, 300)
     assert probe.remedies == () and [(p.name, p.steps) for p in probe.phases] == [("adam", 300)]
     assert probe.phases[0].options["lr"] == 5e-3 and probe.log_every == 6 and probe.eval_every % probe.log_every == 0
@@ -366,10 +367,10 @@ def test_auto_end_to_end_records_its_choice(tmp_path):
 
     config = TrainConfig(problem="convection", params={"beta": 30.0}, model_options={"width": 16, "depth": 2},
                          points={"res": 128, "ic": 32, "bc": 32}, phases=(PhaseConfig("adam", 20),), log_every=10,
-                         eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32,second_order=0",))
+                         eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32,second_order=0,verify=0",))
     result = train(config, progress=False)
     auto = result.metrics["auto"]
-    assert auto["requested"] == ["auto:probe_steps=100,ntk_points=32,second_order=0"] and auto["probe"]["steps"] == 100
+    assert auto["requested"] == ["auto:probe_steps=100,ntk_points=32,second_order=0,verify=0"] and auto["probe"]["steps"] == 100
     names = {f["name"] for f in auto["findings"]}
     assert "conditioning-growth" in names  # β = 30: the residual's NTK block outgrows the initial condition's
     assert result.config.remedies == validate_specs(auto["chosen"]["remedies"])

@@ -20,6 +20,7 @@ from .precision import precision
 from .problems import Problem
 from .diagnostics.report import diagnose, from_result
 from .diagnostics.signatures import RECIPES, SEVERITIES, Finding
+from .escalation import escalate
 from .remedies import parse_spec, remedy_specs, resolve_options
 from .spec import coerce, parse_pairs
 from .spec import parse_spec as parse_named
@@ -204,7 +205,9 @@ def train(config_or_problem, config: TrainConfig | None = None, *, progress: boo
           checkpoint=None, checkpoint_every: float = 60.0, extra: dict | None = None) -> RunResult:
     """Plan (resolve ``--remedy auto``), then train (``pinnsight.trainer.train``: same arguments, checkpoints
     included; the checkpoint records the planned config and the planner's choice, so a resumed run does not plan
-    again); the planner's record is ``metrics["auto"]``. The trainer itself knows nothing of planning."""
+    again), then — with ``auto:verify=1``, the default — verify the result and escalate (``escalation``; the
+    escalation's attempts are not checkpointed); the planner's record is ``metrics["auto"]``. The trainer itself
+    knows nothing of planning."""
     if isinstance(config_or_problem, Problem):
         config = TrainConfig(problem=config_or_problem) if config is None else config.with_problem(config_or_problem)
     else:
@@ -213,6 +216,11 @@ def train(config_or_problem, config: TrainConfig | None = None, *, progress: boo
     extra = {**(extra or {}), **({"auto": record} if record else {})}
     result = train_only(planned, progress=progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                         extra=extra)
+    if record and record["options"].get("verify", 1):
+        with precision(planned.x64):
+            result, record["verification"] = escalate(result, budget_s=record["options"].get("budget_s", 0.0),
+                                                      rounds=record["options"].get("rounds", 4),
+                                                      progress=False if progress is False else None)
     if record:
         result.metrics["auto"] = record
     return result

@@ -29,14 +29,17 @@ from .state import FinishedSegment, PhaseReport, RunResult, TrainingState
 
 
 def train(config_or_problem, config=None, *, progress: bool | None = None, checkpoint=None,
-          checkpoint_every: float = 60.0, resume: bool = False, extra: dict | None = None) -> RunResult:
+          checkpoint_every: float = 60.0, resume: bool = False, extra: dict | None = None,
+          initial_params=None) -> RunResult:
     """Train a PINN as ``config`` says; returns the model, history and metrics (nothing is written).
 
     ``checkpoint``: a file the whole training state is written to (atomically) at the first chunk boundary
     after every ``checkpoint_every`` seconds, and when SIGTERM or SIGINT arrives (then ``TrainingInterrupted``
     is raised). With ``resume``, the run goes on from that file (its config must be ``config``'s) to the same
     result as an uninterrupted run; ``extra`` is recorded beside the state (the planner's choice).
-    The run computes in ``precision(config.x64)``: float32 runs stay float32 whatever ran before in the process."""
+    The run computes in ``precision(config.x64)``: float32 runs stay float32 whatever ran before in the process.
+    ``initial_params``: start from these network parameters (a warm start: another run's trained model, same
+    architecture) instead of the seed's initialisation; the points are still the seed's draw."""
     t_start = time.perf_counter()
     if isinstance(config_or_problem, Problem):
         config = TrainConfig(problem=config_or_problem) if config is None else config.with_problem(config_or_problem)
@@ -44,7 +47,7 @@ def train(config_or_problem, config=None, *, progress: bool | None = None, check
         config = config_or_problem
     with precision(config.x64):
         enable_compilation_cache()
-        run = setup_run(config, config.build_problem(), progress, t_start)
+        run = setup_run(config, config.build_problem(), progress, t_start, initial_params)
         position = None
         if checkpoint is not None:
             run.checkpointer = Checkpointer(checkpoint, checkpoint_every, extra)

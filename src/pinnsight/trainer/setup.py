@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import keys
+from ..errors import PinnsightError
 from ..losses import make_objective, mean_squares
 from ..models import make_model
 from ..precision import dtype_of
@@ -56,6 +57,14 @@ def initial_state(config, problem):
     return static, TrainingState(params, batch, weights, coeffs)
 
 
+def warm_params(fresh, given, dtype):
+    """``given`` (another run's parameters) in place of ``fresh``: same tree and shapes, cast to ``dtype``."""
+    if jax.tree.structure(fresh) != jax.tree.structure(given) or any(
+            a.shape != b.shape for a, b in zip(jax.tree.leaves(fresh), jax.tree.leaves(given))):
+        raise PinnsightError("initial parameters: another architecture than the configured model's")
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype), given)
+
+
 def remedy_properties(config) -> list:
     """The registered specs of the configured remedies (their declared properties)."""
     return [remedy_specs()[parse_spec(str(r))[0]] for r in config.remedies]
@@ -97,10 +106,12 @@ class Run:
         self.state = self.state._replace(**new)
 
 
-def setup_run(config, problem, progress: bool | None, t_start: float | None = None) -> Run:
+def setup_run(config, problem, progress: bool | None, t_start: float | None = None, initial_params=None) -> Run:
     dtype = dtype_of(config.x64)
     reference = problem.reference_solution()
     static, state = initial_state(config, problem)
+    if initial_params is not None:
+        state = state._replace(params=warm_params(state.params, initial_params, dtype))
     members, remedy = build_members(config, problem, static, dtype)
     objective = make_objective(problem, static, mean_squares if remedy is None else remedy.reduce(mean_squares))
     not_squares = [p.name for p in remedy_properties(config) if not p.sum_of_squares]  # (TrainConfig refuses
