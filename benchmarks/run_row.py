@@ -85,6 +85,7 @@ def row_from_run(run_dir: Path, label: str) -> dict:
         "unknowns": metrics.get("unknowns"), "data": metrics.get("data"), "speed_rel_l2": speed_error(run_dir),
         "rel_l2_interior": interior_errors(run_dir),
         "versions": recorded.get("versions"), "machine": recorded.get("machine"), "device": recorded.get("device"),
+        **({"auto": recorded["auto"]} if recorded.get("auto") else {}),  # --remedy auto's choice and escalation
     }
 
 

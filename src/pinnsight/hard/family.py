@@ -261,20 +261,8 @@ def train_family(config: FamilyConfig, *, echo=None) -> FamilyResult:
         return _train_family(config, echo)
 
 
-def _train_family(config: FamilyConfig, echo) -> FamilyResult:
-    t0 = time.perf_counter()
-    from ..trainer import enable_compilation_cache
-
-    enable_compilation_cache()
-    dtype = _dtype(config.x64)
-    check_targets_fixed(config)
-    problem = config.base_problem()
-    model = build_model(config)
-    params, static = eqx.partition(model, eqx.is_array)
-    loss = make_family_loss(config, static, problem, dtype)
-    schedule = optax.exponential_decay(config.lr, config.decay_steps, config.decay_rate)
-    opt = optax.adam(schedule)
-    opt_state = opt.init(params)
+def _adam_chunk(loss, opt):
+    """``chunk(params, opt_state, keys) -> (params, opt_state, values, last terms)``: one Adam step per key, fused."""
 
     def step(carry, key):
         params, opt_state = carry
@@ -287,60 +275,78 @@ def _train_family(config: FamilyConfig, echo) -> FamilyResult:
         (params, opt_state), (values, terms) = jax.lax.scan(step, (params, opt_state), keys)
         return params, opt_state, values, jax.tree.map(lambda v: v[-1], terms)
 
-    errors, val_values = make_evaluator(config, static, problem, dtype)
-    labels = [",".join(f"{k}={v:g}" for k, v in vals.items()) for vals in val_values]
-    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
-    history: list[dict[str, Any]] = []
+    return chunk
 
-    def record(step_no, loss_value, terms):
-        errs = np.asarray(errors(params), np.float64)
-        row = {"step": step_no, "wall_s": round(time.perf_counter() - t0, 3), "loss": loss_value,
-               **{f"{k}_loss": float(v) for k, v in terms.items()},
-               **{f"rel_l2[{lab}]": float(e) for lab, e in zip(labels, errs)}}
-        history.append(row)
-        if echo is not None:
-            echo(f"  step {step_no:6d}  loss {loss_value:.3e}  rel L2 " + "  ".join(f"{lab}: {e:.2e}" for lab, e in zip(labels, errs)))
-        return errs
 
-    first, first_terms = jax.jit(loss)(params, key)
-    record(0, float(first), first_terms)
-    done, stop = 0, "budget"
-    t_train = time.perf_counter()
-    while done < config.steps:
-        n = min(config.log_every, config.steps - done)
-        keys = jax.random.split(jax.random.fold_in(key, done), n)
-        new_params, new_state, values, terms = chunk(params, opt_state, keys)
-        if not bool(jnp.all(jnp.isfinite(values))):
-            stop = "nan"  # keep the last finite parameters
-            break
-        params, opt_state = new_params, new_state
-        done += n
-        record(done, float(values[-1]), terms)
-    train_s = time.perf_counter() - t_train
-    model = eqx.combine(params, static)
+class _FamilyHistory:
+    """History rows of a family run: loss, terms and the rel L2 at every validation value."""
+
+    def __init__(self, errors, labels, echo, t0: float):
+        self.errors, self.labels, self.echo, self.t0, self.rows = errors, labels, echo, t0, []
+
+    def record(self, params, step_no: int, loss_value: float, terms) -> None:
+        errs = np.asarray(self.errors(params), np.float64)
+        self.rows.append({"step": step_no, "wall_s": round(time.perf_counter() - self.t0, 3), "loss": loss_value,
+                          **{f"{k}_loss": float(v) for k, v in terms.items()},
+                          **{f"rel_l2[{lab}]": float(e) for lab, e in zip(self.labels, errs)}})
+        if self.echo is not None:
+            self.echo(f"  step {step_no:6d}  loss {loss_value:.3e}  rel L2 "
+                      + "  ".join(f"{lab}: {e:.2e}" for lab, e in zip(self.labels, errs)))
+
+
+def _solve_reports(model, val_values, dtype) -> list[dict]:
+    """The least-squares report at every validation value (ill-conditioning warnings passed on once)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", IllConditionedWarning)
         base = model.default_coeffs()  # the family's targets do not depend on its parameters (check_targets_fixed)
         solve = [dict(value, **model.report({**base, **{k: jnp.asarray(v, dtype) for k, v in value.items()}}))
                  for value in val_values]
     for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=2)
-    errs = history[-1]
+        warnings.warn(w.message, w.category, stacklevel=3)
+    return solve
+
+
+def _train_family(config: FamilyConfig, echo) -> FamilyResult:
+    t0 = time.perf_counter()
+    from ..trainer import enable_compilation_cache
+
+    enable_compilation_cache()
+    dtype = _dtype(config.x64)
+    check_targets_fixed(config)
+    problem = config.base_problem()
+    params, static = eqx.partition(build_model(config), eqx.is_array)
+    loss = make_family_loss(config, static, problem, dtype)
+    opt = optax.adam(optax.exponential_decay(config.lr, config.decay_steps, config.decay_rate))
+    opt_state, chunk = opt.init(params), _adam_chunk(loss, opt)
+    errors, val_values = make_evaluator(config, static, problem, dtype)
+    labels = [",".join(f"{k}={v:g}" for k, v in vals.items()) for vals in val_values]
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
+    hist = _FamilyHistory(errors, labels, echo, t0)
+    first, first_terms = jax.jit(loss)(params, key)
+    hist.record(params, 0, float(first), first_terms)
+    done, stop, t_train = 0, "budget", time.perf_counter()
+    while done < config.steps:
+        n = min(config.log_every, config.steps - done)
+        new_params, new_state, values, terms = chunk(params, opt_state, jax.random.split(jax.random.fold_in(key, done), n))
+        if not bool(jnp.all(jnp.isfinite(values))):
+            stop = "nan"  # keep the last finite parameters
+            break
+        params, opt_state, done = new_params, new_state, done + n
+        hist.record(params, done, float(values[-1]), terms)
+    train_s = time.perf_counter() - t_train
+    model = eqx.combine(params, static)
+    solve = _solve_reports(model, val_values, dtype)
+    errs = hist.rows[-1]
     metrics = {
-        "kind": KIND,
-        "rel_l2": {lab: errs[f"rel_l2[{lab}]"] for lab in labels},
-        "rel_l2_max": max(errs[f"rel_l2[{lab}]"] for lab in labels),
-        "steps": done,
-        "stop_reason": stop,
-        "train_s": train_s,
-        "wall_s": time.perf_counter() - t0,
-        "final_losses": {k[:-5]: v for k, v in errs.items() if k.endswith("_loss")},
-        "solve": solve,
+        "kind": KIND, "rel_l2": {lab: errs[f"rel_l2[{lab}]"] for lab in labels},
+        "rel_l2_max": max(errs[f"rel_l2[{lab}]"] for lab in labels), "steps": done, "stop_reason": stop,
+        "train_s": train_s, "wall_s": time.perf_counter() - t0,
+        "final_losses": {k[:-5]: v for k, v in errs.items() if k.endswith("_loss")}, "solve": solve,
         "ill_conditioned": any(s["ill_conditioned"] for s in solve),
         "n_params": int(sum(x.size for x in jax.tree.leaves(eqx.filter(model.basis, eqx.is_array)))),
         "dtype": jnp.dtype(dtype).name,
     }
-    return FamilyResult(config, model, history, metrics)
+    return FamilyResult(config, model, hist.rows, metrics)
 
 
 # ---------------------------------------------------------------------------------------------- run dirs
