@@ -62,6 +62,23 @@ def interior_errors(run_dir: Path) -> dict | None:
             for i, f in enumerate(fields)}
 
 
+def error_curve(run_dir: Path) -> list[list[float]]:
+    """[wall s, rel L2] at every evaluation of ``history.csv`` (empty without a reference)."""
+    import csv
+
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        return []
+    out = []
+    with path.open(newline="") as f:
+        for r in csv.DictReader(f):
+            try:
+                out.append([float(r["wall_s"]), float(r["rel_l2"])])
+            except (KeyError, TypeError, ValueError):
+                continue
+    return [c for c in out if c[1] == c[1]]
+
+
 def row_from_run(run_dir: Path, label: str) -> dict:
     """The raw row of a finished run directory (``config.json`` + ``metrics.json``)."""
     run_dir = Path(run_dir)
@@ -86,6 +103,7 @@ def row_from_run(run_dir: Path, label: str) -> dict:
         "rel_l2_interior": interior_errors(run_dir),
         "versions": recorded.get("versions"), "machine": recorded.get("machine"), "device": recorded.get("device"),
         **({"auto": recorded["auto"]} if recorded.get("auto") else {}),  # --remedy auto's choice and escalation
+        "curve": error_curve(run_dir),
     }
 
 

@@ -1457,5 +1457,93 @@ SECTIONS.update({
 })
 
 
+# ------------------------------------------------------------------------ issue 20: records, loops, escalation
+def _records_row(label: str, text: str, seed: int = 0) -> Row:
+    return Row(text, Select("records", {"label": label}), f"see the command in `benchmarks/results/records.jsonl` "
+               f"(label {label})", (seed,))
+
+
+def _error_at(seconds_: float) -> Callable[[Group], str]:
+    """rel L2 at the last evaluation at or before ``seconds_`` of wall time (from the run's history)."""
+    def cell(g: Group) -> str:
+        curve = g.rows[0].get("curve") or []
+        got = [e for t, e in curve if t <= seconds_ and e is not None]
+        return num(got[-1], 2) if got else "—"
+    return cell
+
+
+def _qn_cell(field: str) -> Callable[[Group], str]:
+    def cell(g: Group) -> str:
+        r = g.rows[0]
+        if field in r:
+            return num(r[field], 2)
+        rep = next((p for p in r.get("phase_reports") or [] if p.get("name") == "ssbroyden"), None)
+        if rep is None or not rep.get("steps"):
+            return "—"
+        value = {"s_per_iter": rep["wall_s"] / rep["steps"],
+                 "s_per_feval": rep["wall_s"] / max(1, rep.get("function_evals") or 1)}.get(field)
+        return num(value, 2)
+    return cell
+
+
+def _escalation(what: str) -> Callable[[Group], str]:
+    def cell(g: Group) -> str:
+        v = (g.rows[0].get("auto") or {}).get("verification") or {}
+        attempts = v.get("attempts") or []
+        if not attempts:
+            return "—"
+        kept = attempts[v.get("kept", 0)]
+        if what == "first":
+            return num(attempts[0].get("rel_l2"), 2) if attempts[0].get("rel_l2") is not None else \
+                f"val. loss {num(attempts[0].get('validation_loss'), 2)}"
+        if what == "kept":
+            return num(kept.get("rel_l2"), 2) if kept.get("rel_l2") is not None else \
+                f"val. loss {num(kept.get('validation_loss'), 2)}"
+        if what == "steps":
+            acts = [f"{(a.get('action') or {}).get('name')} ({(a.get('action') or {}).get('for')})"
+                    for a in attempts if a.get("action")]
+            return "; ".join(acts) or "none"
+        return f"{v.get('stopped')}; kept attempt {v.get('kept')}"
+    return cell
+
+
+def _process_s(g: Group) -> str:
+    return seconds(g.rows[0].get("process_s"))
+
+
+SECTIONS.update({
+    "records-burgers": Table(
+        rows=(_records_row("burgers-rad500-ssb24k-s0", "Burgers: 3 × 30, 10 000 points, Adam 2000 + SSBroyden "
+                           "24 000, RAD every 500"),),
+        columns=(Label("case (float64, seed 0)"), Mean("rel L2 (end)", sig=2),
+                 Cell("rel L2 at 10 min", fn=_error_at(600.0)), Cell("at 20 min", fn=_error_at(1200.0)),
+                 Cell("at 30 min", fn=_error_at(1800.0)), Cell("load (start → end)", fn=_load), Stat("wall s"))),
+    "qn-loop": Table(
+        rows=(Row("hand-written fori_loop, own loss (nested jax.grad)", Select("qn_loop", {"label": "hand-own-loss-ssbroyden-2000"}),
+                  "OPENBLAS_NUM_THREADS=1 python3 benchmarks/qn_loop.py --iters 2000"),
+              Row("hand-written fori_loop, pinnsight's objective", Select("qn_loop", {"label": "hand-pinnsight-loss-ssbroyden-2000"}),
+                  "OPENBLAS_NUM_THREADS=1 python3 benchmarks/qn_loop.py --iters 2000"),
+              Row("`pinnsight train` (chunks of 100, evaluation every 500)", Select("qn_loop", {"label": "pinnsight-ssbroyden-2000"}),
+                  "OPENBLAS_NUM_THREADS=1 python3 benchmarks/qn_loop.py --iters 2000")),
+        columns=(Label("SSBroyden, Burgers, 3 × 30, 10 000 points, float64, 2000 iterations"),
+                 Cell("s per iteration", fn=_qn_cell("s_per_iter")),
+                 Cell("s per function evaluation", fn=_qn_cell("s_per_feval")),
+                 Cell("load (start → end)", fn=lambda g: _load(g) if g.rows[0].get("loadavg_start") else
+                      f"{g.rows[0].get('load_before', 0):.1f} → {g.rows[0].get('load_after', 0):.1f}"))),
+    "auto-escalation": Table(
+        rows=tuple(Row(text, Select("auto_escalation", {"label": label}),
+                       f"OPENBLAS_NUM_THREADS=1 python3 benchmarks/auto_escalation.py --only {label}")
+                   for label, text in (("conv-gauss-30", "convection β = 30, Gaussian initial condition"),
+                                       ("conv-45", "convection β = 45 (between the tuned 40 and 50)"),
+                                       ("reaction-7", "reaction ρ = 7 (between the tuned 5 and 10)"),
+                                       ("own-poisson", "a user's problem (examples/own_problem.py, no reference)"))),
+        columns=(Label("case (seed 0, `--remedy auto:budget_s=300`)"),
+                 Cell("auto before (attempt 0)", fn=_escalation("first")),
+                 Cell("auto now (kept)", fn=_escalation("kept")),
+                 Cell("escalation steps (for)", fn=_escalation("steps")),
+                 Cell("stopped", fn=_escalation("stopped")), Cell("total s", fn=_process_s))),
+})
+
+
 if __name__ == "__main__":
     sys.exit(main())
