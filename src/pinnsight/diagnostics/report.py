@@ -100,6 +100,39 @@ def ntk_probe(problem, static, params, batch, coeffs, weights=None, *, x64: bool
     return run()
 
 
+def _term_evidence(problem, static, params, config, coeffs, dtype, key):
+    """Per-term losses on the run's initial training points and on fresh ones, and per-term gradient statistics:
+    (training batch, evidence, statistics)."""
+    _, key_data = jax.random.split(key)
+    sample = jax.jit(lambda k: sample_batch(problem, k, config.points, dtype))
+    train_batch = sample(key_data)  # the run's initial training points (as ``train.initial_state`` draws them)
+    fresh_batch = sample(jax.random.fold_in(key, FRESH_SALT))
+    terms_fn = jax.jit(lambda p, b, c: loss_terms(problem, eqx.combine(p, static), b, c))
+    stats = G.gradient_statistics(problem, static, params, train_batch, coeffs)
+    evidence = {
+        "train_losses": {k: float(v) for k, v in terms_fn(params, train_batch, coeffs).items()},
+        "fresh_losses": {k: float(v) for k, v in terms_fn(params, fresh_batch, coeffs).items()},
+        "grad_norms": {k: s.norm for k, s in stats.items()}, "grad_max": {k: s.max for k, s in stats.items()},
+        "grad_mean": {k: s.mean for k, s in stats.items()}, "grad_std": {k: s.std for k, s in stats.items()},
+        "grad_imbalance": G.imbalance(stats)["ratio"],
+    }
+    return train_batch, evidence, stats
+
+
+def _trained_ntk(problem, static, params, train_batch, coeffs, config, sizes, x64, conditioning, evidence):
+    """The empirical NTK at the trained parameters on a subsample: (subsample, Jacobian cache, spectra)."""
+    sub = N.subsample(train_batch, sizes, seed=config.seed)
+    jac: dict = {}  # one jitted Jacobian for the three probes (same shapes: compiled once)
+    probe = ntk_probe(problem, static, params, sub, coeffs, dict(config.weights), x64=x64, conditioning=conditioning,
+                      cache=jac)
+    evidence["ntk"] = {"lambda_max": {b: float(v[0]) for b, v in probe["spectra"].items()},
+                       "traces": probe["traces"], "rows": probe["rows"], "dtype": probe["dtype"],
+                       "spread": S.ntk_spread(probe["spectra"])}
+    if conditioning:
+        evidence["gauss_newton"] = probe["gauss_newton"]
+    return sub, jac, {"trained": probe["spectra"]}
+
+
 def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 64, slices: int = 10,
              grid: int = 64, x64: bool = True, conditioning: bool = True, available=None) -> Diagnosis:
     """Measure everything and detect the failure signatures of a trained run (see the module docstring)."""
@@ -111,51 +144,26 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     dtype = jax.tree.leaves(params)[0].dtype
     coeffs = {k: jnp.asarray(v, dtype) for k, v in problem.coefficients.items()}
     key = jax.random.PRNGKey(config.seed)
-    _, key_data = jax.random.split(key)
-    sample = jax.jit(lambda k: sample_batch(problem, k, config.points, dtype))
-    train_batch = sample(key_data)  # the run's initial training points (as ``train.initial_state`` draws them)
-    fresh_batch = sample(jax.random.fold_in(key, FRESH_SALT))
-    terms_fn = jax.jit(lambda p, b, c: loss_terms(problem, eqx.combine(p, static), b, c))
-    train_terms = {k: float(v) for k, v in terms_fn(params, train_batch, coeffs).items()}
-    fresh_terms = {k: float(v) for k, v in terms_fn(params, fresh_batch, coeffs).items()}
-    stats = G.gradient_statistics(problem, static, params, train_batch, coeffs)
-
+    train_batch, terms, stats = _term_evidence(problem, static, params, config, coeffs, dtype, key)
     # residual on a uniform grid: its map and its profile over time
     pts = jnp.asarray(_probe_grid(problem, grid), dtype)
     res = np.asarray(jax.jit(lambda p, x, c: _res_only(problem, static, p, x, c))(params, pts, coeffs), float)
     figures: dict[str, Any] = {"grad_stats": stats, "residual_points": np.asarray(pts), "residual": res}
     error = data.prediction - data.reference
     rel_l2 = float(np.linalg.norm(error) / np.linalg.norm(data.reference))
-    evidence: dict[str, Any] = {
-        "rel_l2": rel_l2, "train_losses": train_terms, "fresh_losses": fresh_terms,
-        "grad_norms": {k: s.norm for k, s in stats.items()}, "grad_max": {k: s.max for k, s in stats.items()},
-        "grad_mean": {k: s.mean for k, s in stats.items()}, "grad_std": {k: s.std for k, s in stats.items()},
-        "grad_imbalance": G.imbalance(stats)["ratio"],
-    }
+    evidence: dict[str, Any] = {"rel_l2": rel_l2, **terms}
     found: list[S.Finding | None] = []
     if problem.time is not None:
         found += _time_findings(problem, np.asarray(pts), res, error, data.reference, slices, figures, evidence)
     found.append(_spectrum_finding(problem, error, data, figures, evidence))
     found.append(S.training_broke_down((data.metrics or {}).get("stop_reason"), (data.metrics or {}).get("phases", ())))
-    losses = [r.get("loss") for r in data.history]
-    losses_ok = [v for v in losses if isinstance(v, (int, float)) and math.isfinite(v)]
+    losses_ok = [v for v in (r.get("loss") for r in data.history) if isinstance(v, (int, float)) and math.isfinite(v)]
     if losses_ok:
-        found += _loss_findings(problem, losses_ok, rel_l2, train_terms, fresh_terms, evidence)
-    found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2, train_terms))
-
-    # empirical NTK on a subsample at the trained parameters
+        found += _loss_findings(problem, losses_ok, rel_l2, terms["train_losses"], terms["fresh_losses"], evidence)
+    found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2, terms["train_losses"]))
     sizes = {"res": ntk_points, **{c.name: constraint_points for c in problem.constraints}}
-    sub = N.subsample(train_batch, sizes, seed=config.seed)
-    jac: dict = {}  # one jitted Jacobian for the three probes (same shapes: compiled once)
-    probe = ntk_probe(problem, static, params, sub, coeffs, dict(config.weights), x64=x64, conditioning=conditioning,
-                      cache=jac)
-    spectra = {"trained": probe["spectra"]}
-    evidence["ntk"] = {"lambda_max": {b: float(v[0]) for b, v in probe["spectra"].items()},
-                       "traces": probe["traces"], "rows": probe["rows"], "dtype": probe["dtype"],
-                       "spread": S.ntk_spread(probe["spectra"])}
-    if conditioning:
-        evidence["gauss_newton"] = probe["gauss_newton"]
-
+    sub, jac, spectra = _trained_ntk(problem, static, params, train_batch, coeffs, config, sizes, x64, conditioning,
+                                     evidence)
     tried = [r.name for r in config.remedies] + [p.name for p in config.phases]
     ctx = S.make_context(problem, _given_params(config), available if available is not None else remedy_specs(),
                          _adam_steps(config), tried)
@@ -168,8 +176,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     found = [f for f in found if f is not None]
     if losses_ok and not found:  # nothing explains a high error: was the budget the limit?
         found.append(S.still_improving(losses_ok, rel_l2))
-    findings = S.with_suggestions([f for f in found if f is not None], ctx)
-    return Diagnosis(findings, evidence, figures, ctx)
+    return Diagnosis(S.with_suggestions(found, ctx), evidence, figures, ctx)
 
 
 def _coefficient_probe(coefficient, coeffs, dtype, probe_at, conditioning, spectra, evidence):
