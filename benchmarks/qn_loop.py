@@ -35,6 +35,7 @@ NU = 0.01 / 3.141592653589793
 def own_loss(seed: int = 0):
     """The loss written from scratch: (loss(x), x0) with the network's parameters flattened."""
     import jax
+    import jax.flatten_util
     import jax.numpy as jnp
 
     k = jax.random.split(jax.random.PRNGKey(seed), 8)
@@ -71,6 +72,7 @@ def own_loss(seed: int = 0):
 def pinnsight_loss(seed: int = 0):
     """pinnsight's own objective of the same run (its derivatives, its points): (loss(x), x0)."""
     import jax
+    import jax.flatten_util
 
     from pinnsight.config import PhaseConfig, TrainConfig
     from pinnsight.losses import make_objective
@@ -88,6 +90,7 @@ def pinnsight_loss(seed: int = 0):
 def hand_loop(iters: int, loss, x0) -> dict:
     """The minimal loop on ``loss``: one fori_loop of ``iters`` SSBroyden iterations, compiled once."""
     import jax
+    import jax.flatten_util
     import jax.numpy as jnp
     import optax
 
@@ -127,6 +130,7 @@ def main(argv=None) -> int:
     ap.add_argument("--iters", type=int, default=2000)
     args = ap.parse_args(argv)
     import jax
+    import jax.flatten_util
 
     jax.config.update("jax_enable_x64", True)
     for name, build in (("own-loss", own_loss), ("pinnsight-loss", pinnsight_loss)):
