@@ -318,6 +318,12 @@ def test_auto_second_order_recipes_only_when_asked():
     r = S.RECIPES["natural-gradient"]
     assert r.args == ("--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=1000",
                       "--optimizer", "natural-gradient:steps=500")
+    # loss low, error high (Burgers-like, no coefficient to raise): many resampled points under SSBroyden
+    burgers = make_context(make_problem("burgers"), {}, remedy_specs())
+    c = choose(S.with_suggestions([loss_low_error_high(1.0, 1e-6, 0.3)], burgers), recipes=True)
+    assert c.recipe == "resampled-quasi-newton" and c.specs == ("rad:every=500",)
+    r = S.RECIPES["resampled-quasi-newton"]
+    assert r.x64 and dict(r.points) == {"res": 10000} and r.phases == (("adam", 2000), ("ssbroyden", 8000))
 
 
 def test_auto_with_second_order_trains_the_recipe(tmp_path):
