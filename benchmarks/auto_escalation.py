@@ -7,7 +7,7 @@ only). Each runs as a user would (``--remedy auto:budget_s=B``, the default netw
 the planner's whole record: attempt 0 is what ``auto`` gave before this issue (no verification), the kept attempt
 what it gives now, every decision with its reason and cost. Rows in benchmarks/results/auto_escalation.jsonl.
 
-    OPENBLAS_NUM_THREADS=1 python3 benchmarks/auto_escalation.py [--only LABEL] [--budget 300]
+    OPENBLAS_NUM_THREADS=1 python3 benchmarks/auto_escalation.py [--only LABEL] [--budget 600]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def own_problem_row(label: str, budget: float) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default=None)
-    ap.add_argument("--budget", type=float, default=300.0, help="auto's budget_s (seconds) for the escalation")
+    ap.add_argument("--budget", type=float, default=600.0, help="auto's budget_s (seconds) for the escalation")
     args = ap.parse_args(argv)
     for label, case in CASES.items():
         if args.only and label != args.only:

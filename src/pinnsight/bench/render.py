@@ -1537,7 +1537,7 @@ SECTIONS.update({
                                        ("conv-45", "convection β = 45 (between the tuned 40 and 50)"),
                                        ("reaction-7", "reaction ρ = 7 (between the tuned 5 and 10)"),
                                        ("own-poisson", "a user's problem (examples/own_problem.py, no reference)"))),
-        columns=(Label("case (seed 0, `--remedy auto:budget_s=300`)"),
+        columns=(Label("case (seed 0, `--remedy auto:budget_s=600`)"),
                  Cell("auto before (attempt 0)", fn=_escalation("first")),
                  Cell("auto now (kept)", fn=_escalation("kept")),
                  Cell("escalation steps (for)", fn=_escalation("steps")),
