@@ -93,7 +93,7 @@ def test_bad_suites_fail_at_load_time_with_a_clear_error(tmp_path, edit, message
 
 
 def test_unknown_suite_and_empty_suite():
-    with pytest.raises(PinnsightError, match="unknown suite .nope.*failure-modes, peers, smoke"):
+    with pytest.raises(PinnsightError, match="unknown suite .nope.*failure-modes, peers, records, smoke"):
         load_suite("nope")
     with pytest.raises(PinnsightError, match="no \\[\\[case\\]\\] entries"):
         parse_suite("empty", {"seeds": [0]})
