@@ -77,3 +77,25 @@ def test_auto_escalates_keeps_the_best_and_records_every_decision(tmp_path):
     small = planner.train(_config(remedies=("auto:probe_steps=50,second_order=0,budget_s=0.01",)), progress=False)
     srec = small.metrics["auto"]["verification"]
     assert srec["stopped"].startswith("budget") and len(srec["attempts"]) == 1
+
+
+def test_auto_on_a_problem_without_reference_is_steered_by_the_verification():
+    """A user's problem (no reference, no exact solution): the probe is not diagnosed, the run is verified and
+    escalated by its validation loss alone."""
+    import jax
+    import jax.numpy as jnp
+
+    import pinnsight as ps
+
+    problem = ps.Problem(name="my-poisson", coords=("x",), bounds=((0.0, 1.0),), time=None,
+                         residual=lambda u, x, c: -jax.grad(jax.grad(u))(x) - jnp.pi ** 2 * jnp.sin(jnp.pi * x),
+                         constraints=(ps.Dirichlet(name="bc", n_points=16),))
+    cfg = TrainConfig(problem=problem, model_options={"width": 8, "depth": 2}, points={"res": 32},
+                      phases=(PhaseConfig("adam", 100),), log_every=10, eval_every=50,
+                      remedies=("auto:probe_steps=30,budget_s=60",))
+    result = planner.train(cfg, progress=False)
+    auto = result.metrics["auto"]
+    assert auto["findings"] == [] and "no reference" in auto["note"]
+    rows = auto["verification"]["attempts"]
+    assert all("rel_l2" not in r for r in rows) and math.isfinite(rows[0]["validation_loss"])
+    assert rows[auto["verification"]["kept"]]["validation_loss"] <= rows[0]["validation_loss"]

@@ -168,9 +168,12 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
         return config, {}
     t0 = time.perf_counter()
     probe = train_only(probe_config(config, options["probe_steps"]), progress=progress)
-    diag = diagnose(from_result(probe), x64=False, conditioning=False, ntk_points=options["ntk_points"],
-                    constraint_points=max(8, options["ntk_points"] // 4))
-    choice = choose(diag.findings, user_specs=rest, model=config.model, model_options=dict(config.model_options),
+    # the diagnosis measures the probe's error against the reference; a problem without one (a user's own) is
+    # trained as configured and left to the verification, which needs no reference
+    findings = [] if probe.reference is None else diagnose(
+        from_result(probe), x64=False, conditioning=False, ntk_points=options["ntk_points"],
+        constraint_points=max(8, options["ntk_points"] // 4)).findings
+    choice = choose(findings, user_specs=rest, model=config.model, model_options=dict(config.model_options),
                     recipes=bool(options.get("second_order", 1)))
     changes: dict[str, Any] = {"remedies": choice.specs}
     if choice.recipe is not None:
@@ -185,9 +188,11 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
     resolved = dataclasses.replace(config, **changes)
     record = {
         "requested": [str(r) for r in config.remedies], "options": options,
-        "probe": {"steps": probe.metrics["steps"], "rel_l2": probe.metrics["rel_l2"],
+        "probe": {"steps": probe.metrics["steps"], "rel_l2": probe.metrics.get("rel_l2"),
                   "wall_s": time.perf_counter() - t0},
-        "findings": [f.to_dict() for f in diag.findings],
+        "findings": [f.to_dict() for f in findings],
+        **({"note": "no reference: the probe was not diagnosed; the verification steers"}
+           if probe.reference is None else {}),
         "chosen": {"remedies": list(choice.specs), "weights": choice.weights, "recipe": choice.recipe,
                    "model": None if choice.model is None else {"name": choice.model[0], "options": choice.model[1]}},
         "reasons": list(choice.reasons),
