@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
            "command": " ".join(["pinnsight", args.subcommand, *rest]) if rest else None}
     append_row(args.jsonl, row)
     rel = row["rel_l2"]
-    print(f"run_row: {args.label}: rel L2 {rel if isinstance(rel, dict) else f'{rel:.3e}'}, "
+    shown = rel if isinstance(rel, dict) else "— (no reference)" if rel is None else f"{rel:.3e}"
+    print(f"run_row: {args.label}: rel L2 {shown}, "
           f"{row['wall_s'] or 0:.0f} s → {args.jsonl}", file=sys.stderr)
     return 0
 

@@ -1508,7 +1508,14 @@ def _escalation(what: str) -> Callable[[Group], str]:
 
 
 def _process_s(g: Group) -> str:
-    return seconds(g.rows[0].get("process_s"))
+    """The whole command's seconds (probe, main run, escalation); a run trained in-process: its recorded ones."""
+    r = g.rows[0]
+    if r.get("process_s") is not None:
+        return seconds(r["process_s"])
+    v = (r.get("auto") or {}).get("verification") or {}
+    attempts = v.get("attempts") or []
+    probe = ((r.get("auto") or {}).get("probe") or {}).get("wall_s") or 0.0
+    return seconds(probe + sum(a.get("wall_s") or 0.0 for a in attempts)) if attempts else "—"
 
 
 SECTIONS.update({
