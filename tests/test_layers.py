@@ -21,6 +21,7 @@ LAYERS = (
     ("config",),
     ("trainer",),
     ("diagnostics",),
+    ("escalation",),
     ("planner",),
     ("runs", "plots", "figures", "hard.family", "hard", "run_diagnosis", "training", "predict"),
     ("bench", "cli", "__init__"),

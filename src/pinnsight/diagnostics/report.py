@@ -176,7 +176,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     found = [f for f in found if f is not None]
     if losses_ok and not found:  # nothing explains a high error: was the budget the limit?
         found.append(S.still_improving(losses_ok, rel_l2))
-    return Diagnosis(S.with_suggestions(found, ctx), evidence, figures, ctx)
+    return Diagnosis(S.with_suggestions([f for f in found if f is not None], ctx), evidence, figures, ctx)
 
 
 def _coefficient_probe(coefficient, coeffs, dtype, probe_at, conditioning, spectra, evidence):
