@@ -42,10 +42,13 @@ def test_resampling_inside_ssbroyden_keeps_shapes_and_never_retraces(convection_
 def test_restart_option_asks_the_trainer_to_reset_the_quasi_newton_state():
     for restart in (0, 1):
         with precision(True):
-            _restart_case(restart)
+            changes, shape = _rad_update(restart)
+        assert changes.batch["res"].shape == shape
+        assert changes.restart is bool(restart)
 
 
-def _restart_case(restart: int) -> None:
+def _rad_update(restart: int):
+    """One RAD update in the SSBroyden phase: (its Changes, the shape of the residual batch it replaces)."""
     cfg = _config(20, f"rad:every=5,restart={restart}")
     problem = cfg.build_problem()
     static, state = initial_state(cfg, problem)
@@ -56,8 +59,7 @@ def _restart_case(restart: int) -> None:
     _, rstate = rad.init(segment)
     info = StepInfo(30, "ssbroyden", 10, 30, state.params, state, {"res": 1.0}, 1.0, segment, False)
     changes, _ = rad.update(rstate, info)
-    assert changes.batch["res"].shape == state.batch["res"].shape
-    assert changes.restart is bool(restart)
+    return changes, state.batch["res"].shape
 
 
 @pytest.mark.slow
