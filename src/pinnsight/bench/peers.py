@@ -69,23 +69,18 @@ def _residual(dde, name: str, c: dict[str, float]):
     }[name]
 
 
-def train_deepxde(config, out: Path, extra: dict[str, Any], threads: int | None = None) -> None:
-    """Train ``config`` with DeepXDE and write a run directory at ``out`` (config.json, metrics.json,
-    history.csv, prediction.npz) atomically."""
+def _import_deepxde():
     os.environ.setdefault("DDE_BACKEND", "pytorch")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         import deepxde as dde
         import torch
-    from importlib import metadata
+    return dde, torch
 
+
+def _build_model(dde, config, problem):
+    """DeepXDE's model of the case: (model, loss weights, deviations from pinnsight's setup)."""
     from ..problems.failure_modes import INITIAL_CONDITIONS
-    from ..runs import _write_history, _write_json, environment, new_run_dir
 
-    t_start = time.perf_counter()
-    if threads:
-        torch.set_num_threads(threads)
-    problem = config.build_problem()
-    reference = problem.reference_solution()
     with contextlib.redirect_stdout(io.StringIO()):
         dde.config.set_default_float("float64" if config.x64 else "float32")
         dde.config.set_random_seed(config.seed)
@@ -102,88 +97,109 @@ def train_deepxde(config, out: Path, extra: dict[str, Any], threads: int | None 
                             num_initial=config.points["ic"], train_distribution="pseudo")
     width, depth = config.model_options["width"], config.model_options["depth"]
     net = dde.nn.FNN([2] + [width] * depth + [1], "tanh", "Glorot normal")
-    model = dde.Model(data, net)
     weights = [config.weights["res"], config.weights["ic"]] + [config.weights["bc"]] * len(bcs)
-    ref_points = reference.points()
-    ref_norm = float(np.linalg.norm(reference.values))
     deviations = [f"DeepXDE samples its own points (uniform, seed {config.seed}); periodicity has "
                   f"{len(bcs)} loss term(s) of weight {config.weights['bc']:g}"]
+    return dde.Model(data, net), weights, deviations
 
-    history: list[dict[str, Any]] = []
-    step, stop_reason, phases = 0, "budget", []
-    quiet = io.StringIO()
 
-    def evaluate() -> float:
-        pred = np.asarray(model.predict(ref_points), np.float64).reshape(reference.values.shape)
-        return float(np.linalg.norm(pred - reference.values) / ref_norm)
+class _PeerRun:
+    """The DeepXDE run of one case: its model, history and the per-phase reports, phase by phase."""
 
-    def log(phase: str, evaluate_now: bool = True) -> float | None:
-        losses = model.train_state.loss_train
+    def __init__(self, dde, config, reference, t_start: float):
+        self.dde, self.config, self.reference, self.t_start = dde, config, reference, t_start
+        self.model, self.weights, self.deviations = _build_model(dde, config, config.build_problem())
+        self.ref_points, self.ref_norm = reference.points(), float(np.linalg.norm(reference.values))
+        self.history: list[dict[str, Any]] = []
+        self.step, self.stop_reason, self.phases = 0, "budget", []
+
+    def prediction(self) -> np.ndarray:
+        return np.asarray(self.model.predict(self.ref_points), np.float64).reshape(self.reference.values.shape)
+
+    def log(self, phase: str) -> float:
+        losses = self.model.train_state.loss_train
         loss = float(np.sum(losses)) if losses is not None else math.nan
-        err = evaluate() if evaluate_now else None
-        history.append({"step": step, "phase": phase, "wall_s": round(time.perf_counter() - t_start, 4),
-                        "loss": loss, "rel_l2": err})
+        err = float(np.linalg.norm(self.prediction() - self.reference.values) / self.ref_norm)
+        self.history.append({"step": self.step, "phase": phase, "wall_s": round(time.perf_counter() - self.t_start, 4),
+                             "loss": loss, "rel_l2": err})
         return err
 
-    with contextlib.redirect_stdout(quiet):
-        for phase in config.phases:
-            opts, t_phase, done = phase.options, time.perf_counter(), 0
-            reason = "budget"
-            if stop_reason in ("target", "nan"):
-                phases.append({"name": phase.name, "budget": phase.steps, "steps": 0, "stop_reason": "skipped"})
-                continue
-            if phase.name == "adam":
-                if (opts["b1"], opts["b2"]) != (0.9, 0.999):
-                    deviations.append("Adam betas: DeepXDE uses 0.9, 0.999")
-                rate, every = opts["decay_rate"], opts["decay_steps"]
-                model.compile("adam", lr=opts["lr"], decay=("lambda", lambda s: rate ** (s / every)),
-                              loss_weights=weights, verbose=0)
-                while done < phase.steps:
-                    n = min(config.eval_every, phase.steps - done)
-                    model.train(iterations=n, display_every=10**9, verbose=0)
-                    done += n
-                    step += n
-                    err = log("adam")
-                    if not math.isfinite(history[-1]["loss"]):
-                        reason = "nan"
-                        break
-                    if config.target_rel_l2 is not None and err <= config.target_rel_l2:
-                        reason = "target"
-                        break
-            else:  # lbfgs
-                n_max = max(phase.steps, 1)
-                maxfun = n_max * (opts["max_linesearch_steps"] + 1)  # iterations, not evaluations, are the budget
-                dde.optimizers.set_LBFGS_options(maxcor=opts["memory"], ftol=opts["ftol"], gtol=opts["gtol"],
-                                                 maxiter=n_max, maxfun=maxfun, maxls=opts["max_linesearch_steps"])
-                # DeepXDE 1.15 sets its per-call caps only at import (and runs up to 1000 more iterations per
-                # call than asked): one call with the whole budget runs exactly the budget
-                lbfgs = dde.optimizers.LBFGS_options
-                lbfgs["iter_per_step"], lbfgs["fun_per_step"] = n_max, maxfun
-                model.compile("L-BFGS", loss_weights=weights, verbose=0)
-                before = model.train_state.step
-                if phase.steps:
-                    model.train(display_every=10**9, verbose=0)
-                done = model.train_state.step - before
-                step += done
-                log("lbfgs")
-                reason = "budget" if done >= phase.steps else "converged"
-                if not math.isfinite(history[-1]["loss"]):
-                    reason = "nan"
-            phases.append({"name": phase.name, "budget": phase.steps, "steps": done, "stop_reason": reason,
-                           "wall_s": time.perf_counter() - t_phase})
-            stop_reason = reason
+    def adam(self, phase) -> tuple[int, str]:
+        opts, config, done = phase.options, self.config, 0
+        if (opts["b1"], opts["b2"]) != (0.9, 0.999):
+            self.deviations.append("Adam betas: DeepXDE uses 0.9, 0.999")
+        rate, every = opts["decay_rate"], opts["decay_steps"]
+        self.model.compile("adam", lr=opts["lr"], decay=("lambda", lambda s: rate ** (s / every)),
+                           loss_weights=self.weights, verbose=0)
+        while done < phase.steps:
+            n = min(config.eval_every, phase.steps - done)
+            self.model.train(iterations=n, display_every=10**9, verbose=0)
+            done, self.step = done + n, self.step + n
+            err = self.log("adam")
+            if not math.isfinite(self.history[-1]["loss"]):
+                return done, "nan"
+            if config.target_rel_l2 is not None and err <= config.target_rel_l2:
+                return done, "target"
+        return done, "budget"
 
-    prediction = np.asarray(model.predict(ref_points), np.float64).reshape(reference.values.shape)
-    rel_l2 = float(np.linalg.norm(prediction - reference.values) / ref_norm)
+    def lbfgs(self, phase) -> tuple[int, str]:
+        opts, dde = phase.options, self.dde
+        n_max = max(phase.steps, 1)
+        maxfun = n_max * (opts["max_linesearch_steps"] + 1)  # iterations, not evaluations, are the budget
+        dde.optimizers.set_LBFGS_options(maxcor=opts["memory"], ftol=opts["ftol"], gtol=opts["gtol"],
+                                         maxiter=n_max, maxfun=maxfun, maxls=opts["max_linesearch_steps"])
+        # DeepXDE 1.15 sets its per-call caps only at import (and runs up to 1000 more iterations per
+        # call than asked): one call with the whole budget runs exactly the budget
+        lbfgs = dde.optimizers.LBFGS_options
+        lbfgs["iter_per_step"], lbfgs["fun_per_step"] = n_max, maxfun
+        self.model.compile("L-BFGS", loss_weights=self.weights, verbose=0)
+        before = self.model.train_state.step
+        if phase.steps:
+            self.model.train(display_every=10**9, verbose=0)
+        done = self.model.train_state.step - before
+        self.step += done
+        self.log("lbfgs")
+        if not math.isfinite(self.history[-1]["loss"]):
+            return done, "nan"
+        return done, "budget" if done >= phase.steps else "converged"
+
+    def run_phases(self) -> None:
+        for phase in self.config.phases:
+            if self.stop_reason in ("target", "nan"):
+                self.phases.append({"name": phase.name, "budget": phase.steps, "steps": 0, "stop_reason": "skipped"})
+                continue
+            t_phase = time.perf_counter()
+            done, reason = (self.adam if phase.name == "adam" else self.lbfgs)(phase)
+            self.phases.append({"name": phase.name, "budget": phase.steps, "steps": done, "stop_reason": reason,
+                                "wall_s": time.perf_counter() - t_phase})
+            self.stop_reason = reason
+
+
+def train_deepxde(config, out: Path, extra: dict[str, Any], threads: int | None = None) -> None:
+    """Train ``config`` with DeepXDE and write a run directory at ``out`` (config.json, metrics.json,
+    history.csv, prediction.npz) atomically."""
+    from importlib import metadata
+
+    from ..runs import _write_history, _write_json, environment, new_run_dir
+
+    dde, torch = _import_deepxde()
+    t_start = time.perf_counter()
+    if threads:
+        torch.set_num_threads(threads)
+    reference = config.build_problem().reference_solution()
+    run = _PeerRun(dde, config, reference, t_start)
+    with contextlib.redirect_stdout(io.StringIO()):
+        run.run_phases()
+    prediction = run.prediction()
+    rel_l2 = float(np.linalg.norm(prediction - reference.values) / run.ref_norm)
     env = environment()
     for pkg in ("deepxde", "torch"):
         env["versions"][pkg] = metadata.version(pkg)
-    metrics = {"rel_l2": rel_l2, "wall_s": time.perf_counter() - t_start, "steps": step, "stop_reason": stop_reason,
-               "phases": phases, "engine": "deepxde", "deviations": deviations}
+    metrics = {"rel_l2": rel_l2, "wall_s": time.perf_counter() - t_start, "steps": run.step,
+               "stop_reason": run.stop_reason, "phases": run.phases, "engine": "deepxde", "deviations": run.deviations}
     recorded = {"config": config.to_dict(), "seed": config.seed, "engine": "deepxde", **env, **extra}
-
     with new_run_dir(out) as tmp:
         _write_json(tmp / "config.json", recorded)
         _write_json(tmp / "metrics.json", metrics)
-        _write_history(tmp / "history.csv", history)
+        _write_history(tmp / "history.csv", run.history)
         np.savez_compressed(tmp / "prediction.npz", prediction=prediction, reference=reference.values)
