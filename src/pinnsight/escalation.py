@@ -34,9 +34,9 @@ import equinox as eqx
 
 from .config import PhaseConfig, TrainConfig
 from .diagnostics.verify import Verdict, verify
-from .remedies import parse_spec, remedy_specs
 from .trainer import RunResult
 from .trainer import train as train_only
+from .trainer.setup import remedy_properties
 
 #: issue -> actions tried in order
 ACTIONS = {"fresh-residual-high": ("more-points", "resample"), "unconverged": ("longer",),
@@ -59,8 +59,8 @@ class Step:
 
 
 def _has(config: TrainConfig, prop: str) -> bool:
-    specs = remedy_specs()
-    return any(getattr(specs[n], prop) for n in (parse_spec(str(r))[0] for r in config.remedies) if n in specs)
+    """Whether a configured remedy declares ``prop`` (a RemedySpec property)."""
+    return any(getattr(spec, prop) for spec in remedy_properties(config))
 
 
 def _last_phase_only(config: TrainConfig) -> TrainConfig:
