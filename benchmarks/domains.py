@@ -3,6 +3,7 @@ benchmarks/run_row.py in benchmarks/results/domains.jsonl (a label already there
 
 - laplace-lshape: Δu = 0 on the L-shape, exact u = r^{2/3} sin(2θ/3) (corner singularity at the origin).
 - poisson-annulus: −Δu = 2π² sin(πx) sin(πy) on 0.5 < r < 1, exact.
+- heat-disk: u_t = κΔu on the unit disk, u = 0 on the circle, two Bessel modes (exact).
 - helmholtz-plate: Δu + k²u = q on a plate with two holes (finite-element reference).
 - cylinder: steady Navier–Stokes past a cylinder in a channel, DFG 2D-1, Re = 20 (finite-element reference).
 For each: the plain PINN (penalty terms), exact Dirichlet conditions by distance functions (``--exact-bc``), a
@@ -34,6 +35,9 @@ CASES = {
     "annulus-plain": ["poisson-annulus", *F32],
     "annulus-exact-bc": ["poisson-annulus", "--exact-bc", *F32],
     "annulus-f64-ng": ["poisson-annulus", *F64],
+    "heat-disk-plain": ["heat-disk", *F32],
+    "heat-disk-exact-bc": ["heat-disk", "--exact-bc", *F32],
+    "heat-disk-f64-ng": ["heat-disk", *F64],
     "plate-plain": ["helmholtz-plate", *F32],
     "plate-exact-bc": ["helmholtz-plate", "--exact-bc", *F32],
     "cylinder-plain": ["cylinder", "--model", "mlp:width=50,depth=4", *F32],
