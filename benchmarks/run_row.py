@@ -103,6 +103,7 @@ def row_from_run(run_dir: Path, label: str) -> dict:
         "rel_l2_interior": interior_errors(run_dir),
         "versions": recorded.get("versions"), "machine": recorded.get("machine"), "device": recorded.get("device"),
         **({"auto": recorded["auto"]} if recorded.get("auto") else {}),  # --remedy auto's choice and escalation
+        **({"nodes": metrics["nodes"]} if metrics.get("nodes") else {}),  # the errors on the evaluation mesh's nodes
         "curve": error_curve(run_dir),
     }
 

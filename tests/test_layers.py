@@ -15,7 +15,7 @@ LAYERS = (
     ("problems", "geometry", "data", "observations"),
     ("sampling", "hard.linear"),
     ("models",),
-    ("losses", "gradients", "kernels", "evaluation"),
+    ("losses", "gradients", "kernels", "evaluation", "nodes"),
     ("optimizers",),
     ("remedies",),
     ("config",),

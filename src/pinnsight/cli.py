@@ -84,6 +84,8 @@ def _echo_result(config, m: dict, out: Path) -> dict:
 
     error = f"rel_l2 = {m['rel_l2']:.3e}" if "rel_l2" in m else \
         f"no reference; PDE residual RMS on fresh points = {m['residual']['res_rms_fresh']:.3e}"
+    if "rel_l2" in m.get("nodes", {}):  # a steady problem on a shape: also on the evaluation mesh's nodes
+        error += f" (grid), {m['nodes']['rel_l2']:.3e} on {m['nodes']['n']} mesh nodes"
     click.echo(f"{config.problem_name}: {error}  ({m['steps']} steps, {m['wall_s']:.1f} s, stopped: {m['stop_reason']})")
     for ph in m["phases"]:
         extra = "" if phase_spec(ph["name"]).first_order else f", {ph['function_evals']} function evals"

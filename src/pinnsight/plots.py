@@ -192,3 +192,44 @@ def plot_system(problem, axes, prediction, reference, path: Path, residual=None)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def _tri_panel(fig, ax, tri, values, name: str, coords, kw) -> None:
+    """One panel on the triangulation ``tri``: values at its vertices, Gouraud-shaded, to scale."""
+    im = ax.tripcolor(tri, values, shading="gouraud", **kw)
+    ax.set_aspect("equal")
+    ax.set_title(name)
+    ax.set_xlabel(coords[0])
+    ax.set_ylabel(coords[1])
+    fig.colorbar(im, ax=ax, shrink=0.8)
+
+
+def plot_mesh(problem, evaluation, path: Path) -> None:
+    """The run on the evaluation mesh's nodes (``nodes.NodeEvaluation``), one row per field: prediction,
+    reference and |error| with a reference; else prediction per field and |PDE residual| in one row."""
+    from matplotlib.tri import Triangulation
+
+    nodes = evaluation.nodes
+    tri = Triangulation(nodes.points[:, 0], nodes.points[:, 1], nodes.triangles)
+    k = problem.n_fields
+    pred = evaluation.prediction.reshape(-1, k)
+    ref = None if nodes.reference is None else nodes.reference.reshape(-1, k)
+    rows, cols = (k, 3) if ref is not None else (1, k + 1)
+    fig, grid = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), constrained_layout=True, squeeze=False)
+    for i, f in enumerate(problem.fields):
+        if ref is None:
+            _tri_panel(fig, grid[0][i], tri, pred[:, i], f"{f} prediction", problem.coords, {"cmap": "rainbow"})
+            continue
+        scale = {"vmin": float(ref[:, i].min()), "vmax": float(ref[:, i].max()), "cmap": "rainbow"}
+        _tri_panel(fig, grid[i][0], tri, pred[:, i], f"{f} prediction", problem.coords, scale)
+        _tri_panel(fig, grid[i][1], tri, ref[:, i], f"{f} reference", problem.coords, scale)
+        _tri_panel(fig, grid[i][2], tri, np.abs(pred[:, i] - ref[:, i]), f"|{f} error|", problem.coords,
+                   {"cmap": "viridis"})
+    if ref is None:
+        _tri_panel(fig, grid[0][-1], tri, np.abs(evaluation.residual), "|residual|", problem.coords,
+                   {"cmap": "viridis"})
+    err = evaluation.errors.get("rel_l2")
+    note = f"rel L2 {err:.2e} on {len(pred)} nodes" if err is not None else f"no reference; {len(pred)} nodes"
+    fig.suptitle(f"{problem.name} on the evaluation mesh — {note}")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

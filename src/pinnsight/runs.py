@@ -323,7 +323,7 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None,
         _write_history(tmp / "history.csv", result.history)
         eqx.tree_serialise_leaves(tmp / "params.eqx", result.model)
         _write_prediction(tmp / "prediction.npz", result)
-        from .plots import plot_losses, plot_prediction_residual, plot_solution, plot_system, plot_unknowns
+        from .plots import plot_losses, plot_mesh, plot_prediction_residual, plot_solution, plot_system, plot_unknowns
 
         if result.problem.n_fields > 1:  # one row (one panel) per field
             plot_system(result.problem, result.axes, result.grid_prediction,
@@ -334,6 +334,8 @@ def write_run(out: Path, result: RunResult, extra: dict[str, Any] | None = None,
         else:  # no reference: the prediction and the PDE residual
             plot_prediction_residual(result.problem, result.axes, result.grid_prediction,
                                      result.artifacts["grid_residual"], tmp / "solution.png")
+        if "nodes" in result.artifacts:  # a steady problem on a shape: the evaluation mesh
+            plot_mesh(result.problem, result.artifacts["nodes"], tmp / "mesh.png")
         plot_losses(result.history, tmp / "losses.png")
         plot_unknowns(result.history, {u.name: u.truth for u in result.config.unknowns}, tmp / "unknowns.png")
         if result.config.remedies:  # what the remedies did: collocation scatter, remedy columns over steps
@@ -351,6 +353,12 @@ def _write_prediction(path: Path, result: RunResult) -> None:
     inside = result.problem.inside_grid(axes)
     if inside is not None:  # a domain that is not a box: which grid points are in it
         extra["inside"] = inside
+    nodes = result.artifacts.get("nodes")
+    if nodes is not None:  # the evaluation mesh: its vertices, triangles and the values there
+        extra.update(node_points=nodes.nodes.points, node_triangles=nodes.nodes.triangles,
+                     node_prediction=nodes.prediction, node_residual=nodes.residual)
+        if nodes.nodes.reference is not None:
+            extra["node_reference"] = nodes.nodes.reference
     np.savez_compressed(path, prediction=prediction, fields=np.array(result.problem.fields), **extra,
                         **{f"axis_{n}": a for n, a in zip(result.problem.coords, axes)})
 

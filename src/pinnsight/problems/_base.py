@@ -418,6 +418,9 @@ class Problem:
     #: the spatial domain, a ``geometry.Shape`` (None: the box of ``bounds``); ``bounds`` must enclose it, and give
     #: the time interval of an evolution problem
     domain: Any = None
+    #: ``reference_at(c, points)``: the reference at scattered points (n, d) -> (n,) or (n, fields) — a
+    #: finite-element solution probed there (``nodes``: the evaluation on a mesh's nodes); None: ``exact``, if any
+    reference_at: Callable[[Coefficients, np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self):
         """Checked once, when built (``check_problem``): a bad part fails here, naming the problem and the part,

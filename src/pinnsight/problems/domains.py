@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -132,14 +133,20 @@ def plate_shape():
 
 
 def plate_solution(c, h: float, h_holes: float):
-    """The finite-element solution (``reference.fem.ScalarSolution``) of the plate on a mesh of size ``h``."""
+    """The finite-element solution (``reference.fem.ScalarSolution``) of the plate on a mesh of size ``h``; kept
+    in memory for the last few coefficient sets (the grid and the evaluation nodes probe the same solve)."""
+    return _plate_solution(tuple(sorted((k, float(v)) for k, v in c.items())), float(h), float(h_holes))
+
+
+@functools.lru_cache(maxsize=4)
+def _plate_solution(c_items, h: float, h_holes: float):
     from ..geometry.mesh import boundary_parts, mesh_shape
     from ..reference.fem import solve_scalar
 
     shape = plate_shape()
     mesh = mesh_shape(shape, h, refine={"circle": h_holes})
     parts = boundary_parts(shape, mesh)
-    cj = {k: float(v) for k, v in c.items()}
+    cj = dict(c_items)
 
     def source(x, y):
         with float64_scope():
@@ -158,6 +165,15 @@ def _plate_reference(c, axes):
     return ref.cached("helmholtz-plate", key, compute, shape=(len(axes[0]), len(axes[1])))
 
 
+def _plate_at(c, points):
+    """The finite-element solution at scattered ``points`` (n, 2) (the evaluation nodes), cached."""
+    pts = np.asarray(points, np.float64)
+    key = {**{k: float(v) for k, v in c.items()}, **PLATE_MESH, "holes_at": PLATE_HOLES,
+           "points": pts}
+    compute = lambda: plate_solution(c, PLATE_MESH["h"], PLATE_MESH["holes"]).at(pts)  # noqa: E731
+    return ref.cached("helmholtz-plate-points", key, compute, shape=(len(pts),))
+
+
 @register_problem("helmholtz-plate", params={
     "a1": Param(1.0, "frequency a₁ of the forcing in x", min=0.0, min_exclusive=True),
     "a2": Param(4.0, "frequency a₂ of the forcing in y", min=0.0, min_exclusive=True),
@@ -168,5 +184,5 @@ def helmholtz_plate(a1: float, a2: float, k: float) -> Problem:
     return Problem(
         name="helmholtz-plate", coords=("x", "y"), bounds=((-1.0, 1.0), (-1.0, 1.0)), time=None,
         residual=helmholtz_residual, constraints=parts, coefficients={"a1": a1, "a2": a2, "k": k},
-        reference=_plate_reference, domain=plate_shape(), reference_shape=(101, 101),
+        reference=_plate_reference, domain=plate_shape(), reference_shape=(101, 101), reference_at=_plate_at,
     )

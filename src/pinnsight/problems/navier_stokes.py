@@ -27,6 +27,7 @@ Equations (each its own loss term): ``mom_x`` u u_x + v u_y (+ u_t) + p_x − ν
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -183,6 +184,7 @@ def channel_velocity(x, y, xp=jnp):
     return u, 0.0 * u
 
 
+@functools.lru_cache(maxsize=4)
 def cylinder_flow(re: float, h: float, h_cylinder: float):
     """The Taylor–Hood solution (``reference.navier_stokes.SteadyFlow``) on a mesh of size ``h``."""
     from ..geometry.mesh import mesh_shape
@@ -201,6 +203,14 @@ def _cylinder_reference(c, axes):
         flow = cylinder_flow(float(c["re"]), CYLINDER_MESH["h"], CYLINDER_MESH["cylinder"])
         return flow.at(np.stack([X.ravel(), Y.ravel()], axis=1)).reshape(X.shape + (3,))
     return ref.cached("cylinder", key, compute, shape=(len(axes[0]), len(axes[1]), 3))
+
+
+def _cylinder_at(c, points):
+    """The Taylor–Hood solution (u, v, p) at scattered ``points`` (n, 2) (the evaluation nodes), cached."""
+    pts = np.asarray(points, np.float64)
+    key = {"re": float(c["re"]), **CYLINDER_MESH, "points": pts}
+    compute = lambda: cylinder_flow(float(c["re"]), CYLINDER_MESH["h"], CYLINDER_MESH["cylinder"]).at(pts)  # noqa: E731
+    return ref.cached("cylinder-points", key, compute, shape=(len(pts), 3))
 
 
 @register_problem(
@@ -222,4 +232,5 @@ def cylinder(re: float) -> Problem:
         name="cylinder", coords=("x", "y"), bounds=((0.0, CHANNEL[0]), (0.0, CHANNEL[1])), time=None,
         residual=residual, constraints=(*walls, gauge), coefficients={"re": re}, reference=_cylinder_reference,
         fields=FIELDS, equations=EQUATIONS, domain=channel_shape(), reference_shape=(441, 83),
+        reference_at=_cylinder_at,
     )

@@ -14,6 +14,7 @@ import numpy as np
 from .. import keys
 from ..evaluation import make_residual_errors
 from ..models import unknown_values
+from ..nodes import evaluate_on_nodes, evaluation_nodes
 from ..problems import Observed
 from .setup import Run
 from .state import RunResult
@@ -76,6 +77,9 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
     artifacts: dict[str, Any] = {}
     if ref is None:  # what the run directory shows instead of an error map
         artifacts["grid_residual"] = run.evaluator.grid_residual(state.params, state.coeffs)
+    nodes = node_evaluation(run)
+    if nodes is not None:  # a steady problem on a shape: the mesh nodes' errors and figure
+        metrics["nodes"], artifacts["nodes"] = nodes.metrics(), nodes
     if run.remedy is not None:
         metrics["remedies"] = remedy_metrics(run, finished, summary)
         artifacts["snapshots"] = run.recorder.snapshots
@@ -84,6 +88,15 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
     return RunResult(run.config, run.problem, model, run.recorder.history, metrics, ref,
                      prediction if ref is not None else None, run.reports, artifacts,
                      axes=run.evaluator.axes, grid_prediction=prediction)
+
+
+def node_evaluation(run: Run):
+    """The trained network on the nodes of a mesh of the problem's domain (``nodes``), or None (a box, time)."""
+    node_set = evaluation_nodes(run.problem)
+    if node_set is None:
+        return None
+    return evaluate_on_nodes(run.problem, node_set, run.static, run.state.params, run.state.coeffs,
+                             run.evaluator.predict, run.dtype)
 
 
 def inverse_metrics(run: Run) -> dict:
