@@ -32,6 +32,8 @@ CASES = {
     "lshape-exact-bc": ["laplace-lshape", "--exact-bc", *F32],
     "lshape-rad": ["laplace-lshape", "--remedy", "rad:every=500", *F32],
     "lshape-f64-ng": ["laplace-lshape", *F64],
+    "lshape-f64-ssbroyden": ["laplace-lshape", "--x64", "--model", "mlp:width=30,depth=3", "--points", "res=4000",
+                             "--optimizer", "adam:steps=2000", "--optimizer", "ssbroyden:steps=8000"],
     "annulus-plain": ["poisson-annulus", *F32],
     "annulus-exact-bc": ["poisson-annulus", "--exact-bc", *F32],
     "annulus-f64-ng": ["poisson-annulus", *F64],

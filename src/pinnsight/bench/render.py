@@ -1425,6 +1425,7 @@ SECTIONS.update({
               _domain_row("lshape-exact-bc", "L-shape, exact Dirichlet (distance function), float32"),
               _domain_row("lshape-rad", "L-shape, RAD sampling (every 500), float32"),
               _domain_row("lshape-f64-ng", "L-shape, float64, 3 × 30, natural gradient"),
+              _domain_row("lshape-f64-ssbroyden", "L-shape, float64, 3 × 30, 4000 points, Adam 2000 + SSBroyden 8000"),
               _domain_row("annulus-plain", "annulus, penalty terms, float32"),
               _domain_row("annulus-exact-bc", "annulus, exact Dirichlet (distance function), float32"),
               _domain_row("annulus-f64-ng", "annulus, float64, 3 × 30, natural gradient"),
