@@ -88,3 +88,13 @@ def test_the_mesh_figure_without_a_reference_shows_prediction_and_residual(tmp_p
                                       {})
     plot_mesh(problem, evaluation, tmp_path / "mesh.png")
     assert (tmp_path / "mesh.png").stat().st_size > 5_000
+
+
+def test_a_shape_the_mesher_cannot_trace_leaves_the_grid_errors_alone(monkeypatch):
+    from pinnsight.errors import PinnsightError
+
+    def refuse(problem):
+        raise PinnsightError("meshing: a boundary piece Curve is not a 2-D segment or circle")
+    monkeypatch.setattr(nodes, "node_mesh", refuse)
+    with pytest.warns(UserWarning, match="errors on the grid only"):
+        assert nodes.evaluation_nodes(make_problem("laplace-lshape")) is None

@@ -10,12 +10,14 @@ Time-dependent problems keep their space–time grid (a mesh would have to be re
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .errors import PinnsightError
 from .losses import residual_norms
 from .precision import float64_scope
 from .problems import Problem
@@ -67,7 +69,12 @@ def evaluation_nodes(problem: Problem) -> NodeSet | None:
     """The node set of ``problem`` (None when it is evaluated on its grid only: see ``has_nodes``)."""
     if not has_nodes(problem):
         return None
-    mesh = node_mesh(problem)
+    try:
+        mesh = node_mesh(problem)
+    except PinnsightError as exc:  # a shape the mesher cannot trace: the grid's errors stand alone
+        warnings.warn(f"pinnsight: no evaluation mesh for {problem.name!r} ({exc}); errors on the grid only",
+                      stacklevel=2)
+        return None
     points, triangles = np.ascontiguousarray(mesh.p.T), np.ascontiguousarray(mesh.t.T)
     return NodeSet(points, triangles, reference_at(problem, points))
 
