@@ -80,8 +80,10 @@ def evaluation_nodes(problem: Problem) -> NodeSet | None:
 
 
 def node_errors(problem: Problem, prediction: np.ndarray, reference: np.ndarray) -> dict:
-    """``rel_l2`` over the nodes (every field together) and, for a system, ``rel_l2_fields``."""
-    pred, ref = prediction.reshape(len(prediction), -1), reference.reshape(len(reference), -1)
+    """``rel_l2`` over a point set — mesh nodes or the grid, values shaped points + (fields,) — every field
+    together and, for a system, ``rel_l2_fields``."""
+    k = problem.n_fields
+    pred, ref = np.reshape(prediction, (-1, k)), np.reshape(reference, (-1, k))
     out = {"rel_l2": float(np.linalg.norm(pred - ref) / np.linalg.norm(ref))}
     if problem.n_fields > 1:
         out["rel_l2_fields"] = {f: float(np.linalg.norm(pred[:, i] - ref[:, i]) / np.linalg.norm(ref[:, i]))

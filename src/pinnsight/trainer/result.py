@@ -14,7 +14,7 @@ import numpy as np
 from .. import keys
 from ..evaluation import make_residual_errors
 from ..models import unknown_values
-from ..nodes import evaluate_on_nodes, evaluation_nodes
+from ..nodes import evaluate_on_nodes, evaluation_nodes, node_errors
 from ..problems import Observed
 from .setup import Run
 from .state import RunResult
@@ -53,12 +53,8 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
     prediction = stitched_prediction(run, finished)
     final_terms = run.compiler.terms_of(state.params, (state.batch, state.weights, state.coeffs))
     metrics: dict[str, Any] = {}
-    if ref is not None:
-        metrics["rel_l2"] = float(np.linalg.norm(prediction - ref.values) / np.linalg.norm(ref.values))
-        if run.problem.n_fields > 1:  # per field, and the whole vector above
-            metrics["rel_l2_fields"] = {f: float(np.linalg.norm(prediction[..., i] - ref.values[..., i])
-                                                 / np.linalg.norm(ref.values[..., i]))
-                                        for i, f in enumerate(run.problem.fields)}
+    if ref is not None:  # the whole vector, and per field for a system
+        metrics.update(node_errors(run.problem, prediction, ref.values))
     metrics.update({
         "residual": final_residual(run, finished),
         "wall_s": time.perf_counter() - run.t_start,
