@@ -109,12 +109,11 @@ def row_from_run(run_dir: Path, label: str) -> dict:
 
 
 def run_cases(jsonl: Path, cases: dict, common: list[str], only: str | None) -> int:
-    """One row per case of a benchmark script (``only``: that label alone); a failed run stops the script. The
-    common options come right after the problem name, so that a case's own options (given later) win."""
+    """One row per case of a benchmark script (``only``: that label alone); a failed run stops the script."""
     for label, case in cases.items():
         if only and label != only:
             continue
-        code = main(["--jsonl", str(jsonl), "--label", label, "--", *case[:1], *common, *case[1:]])
+        code = main(["--jsonl", str(jsonl), "--label", label, "--", *case, *common])
         if code:
             return code
     return 0
