@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import run_row  # noqa: E402
 
 JSONL = Path(__file__).resolve().parent / "results" / "domains.jsonl"
-COMMON = ["--log-every", "100", "--eval-every", "1000", "--no-progress", "--points", "res=2000"]
+COMMON = ["--log-every", "100", "--eval-every", "1000", "--no-progress"]
+POINTS = ["--points", "res=2000"]  # unless a case gives its own
 F32 = ["--optimizer", "adam:steps=5000", "--optimizer", "lbfgs:steps=5000"]
 F64 = ["--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=2000", "--optimizer",
        "lbfgs:steps=3000", "--optimizer", "natural-gradient:steps=100"]
@@ -56,7 +57,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default=None)
     args = ap.parse_args()
-    return run_row.run_cases(JSONL, CASES, COMMON, args.only)
+    cases = {label: case if "--points" in case else [*case, *POINTS] for label, case in CASES.items()}
+    return run_row.run_cases(JSONL, cases, COMMON, args.only)
 
 
 if __name__ == "__main__":
