@@ -173,6 +173,18 @@ def _vertices(shape):
     return jnp.asarray(verts, jnp.float32).reshape(-1, 2)
 
 
+def test_a_part_given_by_a_predicate_is_resolved_to_the_whole_pieces_it_covers():
+    channel = (Box((0, 0), (2, 1)) - Disk((0.5, 0.5), 0.1)).with_parts(
+        inlet=lambda x, y: x < 0.01, hole=lambda x, y: (x - 0.5) ** 2 + (y - 0.5) ** 2 < 0.2**2,
+        lower=lambda x, y: y < 0.5)
+    assert channel._predicate_pieces("inlet") == {"left"}  # its slack at the two corners is ignored
+    assert channel._predicate_pieces("hole") == {"circle"}
+    pts, _ = _boundary(Disk((0.5, 0.5), 0.1), 200)
+    assert float(jnp.max(jnp.abs(channel.adf(pts, parts="hole")))) < 1e-6
+    with pytest.raises(PinnsightError, match="covers only some of piece"):
+        channel.adf(pts, parts="lower")  # half the circle and of the side edges
+
+
 def test_a_distance_function_of_a_union_is_refused():
     with pytest.raises(PinnsightError, match="union"):
         SHAPES["two-disks"].adf(_pts((0.5, 0)))

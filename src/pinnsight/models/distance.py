@@ -72,12 +72,7 @@ def _field_lift(problem, shape, name: str):
     if not cons:
         return (lambda z: jnp.ones((), z.dtype)), (lambda z: jnp.zeros((), z.dtype))
     space_idx = _spatial(problem)
-    pieces, owner = [], []  # every piece of every condition, and which condition it belongs to
-    for k, con in enumerate(cons):
-        got = shape.distance_pieces(_parts_of(problem, shape, con))
-        pieces += got
-        owner += [k] * len(got)
-    owner = np.asarray(owner)
+    pieces, owner = _owned_pieces(problem, shape, cons)
 
     def space(z):
         return z[jnp.asarray(space_idx)][None, :]
@@ -97,6 +92,20 @@ def _field_lift(problem, shape, name: str):
         return jnp.sum(weights * values)
 
     return phi, lift
+
+
+def _owned_pieces(problem, shape, cons) -> tuple[list, np.ndarray]:
+    """Every piece the conditions cover, once, and which condition it belongs to: a piece covered twice (a
+    condition on the whole boundary and one on a part of it) belongs to the condition on the part (a piece
+    counted twice would make φ vanish to second order there and the blend weights 0/0)."""
+    pieces, owner = [], []
+    order = sorted(range(len(cons)), key=lambda k: _parts_of(problem, shape, cons[k]) is None)  # parts first
+    for k in order:
+        for piece in shape.distance_pieces(_parts_of(problem, shape, cons[k])):
+            if piece not in pieces:
+                pieces.append(piece)
+                owner.append(k)
+    return pieces, np.asarray(owner)
 
 
 def _at(problem, z, projected, n: int):
