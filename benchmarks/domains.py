@@ -50,6 +50,9 @@ CASES = {
     "cylinder-f64-ng": ["cylinder", *F64],
     "cylinder-bc100": ["cylinder", "--model", "mlp:width=50,depth=4", "--weight", "bc_u=100", "--weight", "bc_v=100",
                        "--weight", "cyl_u=100", "--weight", "cyl_v=100", *F32],
+    "cylinder-f64-ssbroyden": ["cylinder", "--x64", "--model", "mlp:width=40,depth=4,normalize=1", "--weight", "bc_u=100",
+                               "--weight", "bc_v=100", "--weight", "cyl_u=100", "--weight", "cyl_v=100", "--points",
+                               "res=4000", "--optimizer", "adam:steps=3000", "--optimizer", "ssbroyden:steps=2500"],
 }
 
 
