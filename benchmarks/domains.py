@@ -53,6 +53,10 @@ CASES = {
     "cylinder-f64-ssbroyden": ["cylinder", "--x64", "--model", "mlp:width=40,depth=4,normalize=1", "--weight", "bc_u=100",
                                "--weight", "bc_v=100", "--weight", "cyl_u=100", "--weight", "cyl_v=100", "--points",
                                "res=4000", "--optimizer", "adam:steps=3000", "--optimizer", "ssbroyden:steps=2500"],
+    "cylinder-f64-ssbroyden-4k": ["cylinder", "--x64", "--model", "mlp:width=40,depth=4,normalize=1", "--weight",
+                                  "bc_u=100", "--weight", "bc_v=100", "--weight", "cyl_u=100", "--weight", "cyl_v=100",
+                                  "--points", "res=4000", "--optimizer", "adam:steps=1500", "--optimizer",
+                                  "ssbroyden:steps=4000"],
 }
 
 
