@@ -98,3 +98,18 @@ def test_a_shape_the_mesher_cannot_trace_leaves_the_grid_errors_alone(monkeypatc
     monkeypatch.setattr(nodes, "node_mesh", refuse)
     with pytest.warns(UserWarning, match="errors on the grid only"):
         assert nodes.evaluation_nodes(make_problem("laplace-lshape")) is None
+
+
+def test_a_reference_at_of_the_wrong_signature_or_shape_is_named_and_never_breaks_a_run(x64):
+    import dataclasses
+
+    from pinnsight.errors import PinnsightError
+    from pinnsight.problems import Problem
+
+    problem = make_problem("laplace-lshape")
+    fields = {f.name: getattr(problem, f.name) for f in dataclasses.fields(problem)}
+    with pytest.raises(PinnsightError, match=r"reference_at\(c, points\)"):
+        Problem(**{**fields, "reference_at": lambda points: points})
+    flat = Problem(**{**fields, "reference_at": lambda c, points: np.zeros(3)})  # not one value per point
+    with pytest.warns(UserWarning, match="returned shape \\(3,\\) for .* points; expected"):
+        assert nodes.evaluation_nodes(flat) is None

@@ -56,7 +56,12 @@ def reference_at(problem: Problem, points: np.ndarray) -> np.ndarray | None:
     """The reference at scattered ``points`` (n, 2): the problem's ``reference_at``, else its exact solution."""
     c = dict(problem.coefficients)
     if problem.reference_at is not None:
-        return np.asarray(problem.reference_at(c, points), np.float64)
+        values = np.asarray(problem.reference_at(c, points), np.float64)
+        want = (len(points),) if problem.n_fields == 1 else (len(points), problem.n_fields)
+        if values.shape not in (want, (len(points), problem.n_fields)):
+            raise PinnsightError(f"problem {problem.name!r}: reference_at(c, points) returned shape {values.shape} "
+                                 f"for {len(points)} points; expected {want}")
+        return values
     if problem.exact is None:
         return None
     cj = {k: jnp.asarray(v) for k, v in c.items()}
@@ -69,14 +74,14 @@ def evaluation_nodes(problem: Problem) -> NodeSet | None:
     """The node set of ``problem`` (None when it is evaluated on its grid only: see ``has_nodes``)."""
     if not has_nodes(problem):
         return None
-    try:
+    try:  # a shape the mesher cannot trace, a reference_at of the wrong shape: the grid's errors stand alone
         mesh = node_mesh(problem)
-    except PinnsightError as exc:  # a shape the mesher cannot trace: the grid's errors stand alone
-        warnings.warn(f"pinnsight: no evaluation mesh for {problem.name!r} ({exc}); errors on the grid only",
-                      stacklevel=2)
+        points, triangles = np.ascontiguousarray(mesh.p.T), np.ascontiguousarray(mesh.t.T)
+        return NodeSet(points, triangles, reference_at(problem, points))
+    except PinnsightError as exc:
+        warnings.warn(f"pinnsight: no evaluation on mesh nodes for {problem.name!r} ({exc}); errors on the grid "
+                      "only", stacklevel=2)
         return None
-    points, triangles = np.ascontiguousarray(mesh.p.T), np.ascontiguousarray(mesh.t.T)
-    return NodeSet(points, triangles, reference_at(problem, points))
 
 
 def node_errors(problem: Problem, prediction: np.ndarray, reference: np.ndarray) -> dict:

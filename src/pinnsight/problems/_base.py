@@ -575,6 +575,8 @@ def check_problem(problem: Problem) -> None:
         _check_signature(problem.exact, len(coords) + 1, err, "exact", f"exact({', '.join(coords)}, c)")
     if problem.reference is not None:
         _check_signature(problem.reference, 2, err, "reference", "reference(c, axes)")
+    if problem.reference_at is not None:
+        _check_signature(problem.reference_at, 2, err, "reference_at", "reference_at(c, points)")
     if problem.reference_shape is not None:
         normalise("reference_shape", _checked_shape(problem.reference_shape, len(coords), err))
     _check_abstractly(problem, err)
