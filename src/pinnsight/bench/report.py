@@ -96,7 +96,7 @@ def results_table(stats: Sequence[CaseStats]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for s in stats:
         c = s.case
-        mean = "—" if s.mean is None else f"{s.mean:.2e} ± {s.std:.1e}"
+        mean = "—" if s.mean is None else f"{s.mean:.2e}" + (f" ± {s.std:.1e}" if len(s.errors) > 1 else " (one run)")
         rng = "—" if not s.errors else f"{min(s.errors):.2e} – {max(s.errors):.2e}"
         if s.nonfinite:
             mean += f" ({s.nonfinite} non-finite)"
