@@ -34,6 +34,9 @@ COMMANDS = {
                             "--remedy seq2seq:windows=3",
     "burgers-ssbroyden.toml": "pinnsight train burgers --x64 --model mlp:width=30,depth=3 --points res=10000 "
                               "--optimizer adam:steps=2000 --optimizer ssbroyden:steps=8000",
+    "cylinder-ssbroyden.toml": "pinnsight train cylinder --x64 --model mlp:width=40,depth=4,normalize=1 "
+                               "--weight bc_u=100 --weight bc_v=100 --weight cyl_u=100 --weight cyl_v=100 "
+                               "--points res=4000 --optimizer adam:steps=3000 --optimizer ssbroyden:steps=2500",
     "burgers-record.toml": "pinnsight train burgers --x64 --model mlp:width=30,depth=3 --points res=10000 "
                            "--remedy rad:every=500 --optimizer adam:steps=2000 --optimizer ssbroyden:steps=24000 "
                            "--eval-every 1000",
