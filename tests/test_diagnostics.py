@@ -151,6 +151,26 @@ def test_loss_low_error_high():
     assert loss_low_error_high(1.0, 0.3, 0.9, fresh_residual=1.1e-4, train_residual=1e-4) is None  # plain failure
 
 
+def test_points_overfit_names_a_moderate_error_that_the_collocation_points_limit():
+    from pinnsight.diagnostics.signatures import Context, points_overfit, suggest
+
+    # the cylinder channel's trained run: fresh-point residual ≈ 1.3e4 × the training one, rel L2 8.6e-3
+    f = points_overfit(1.2e-2, 9.0e-7, 8.6e-3, 4000)
+    assert f.name == "points-overfit" and f.evidence["fresh_over_train"] == pytest.approx(1.2e-2 / 9.0e-7)
+    assert points_overfit(1.2e-2, 9.0e-7, 0.5, 4000) is None  # a large error: loss-low-error-high names it
+    assert points_overfit(5e-7, 1e-7, 8.6e-3, 4000) is None  # 5×: points generalise
+    ctx = Context("cylinder", has_time=False, available={"rad": None})
+    specs = [(s.spec, s.args) for s in suggest(f, ctx)]
+    assert (None, ("--points", "res=8000")) in specs and any(spec and spec.startswith("rad") for spec, _ in specs)
+
+
+def test_the_ntk_spread_of_a_system_puts_its_equations_on_top():
+    spectra = {"mom_x": np.array([3e4]), "div": np.array([2e5]), "bc_u": np.array([800.0]), "gauge": np.array([25.0]),
+               "all": np.array([2e5])}
+    assert ntk_spread(spectra) != ntk_spread(spectra)  # no "res" block: undefined (NaN), not 0
+    assert ntk_spread(spectra, ("mom_x", "div")) == pytest.approx(2e5 / 25.0)
+
+
 def test_late_time_residual_and_error_growing_in_time():
     t = np.linspace(0.05, 0.95, 10)
     assert late_time_residual(t, 10.0 ** np.linspace(-6, -2, 10)).name == "late-time-residual"

@@ -1446,7 +1446,9 @@ SECTIONS.update({
               _domain_row("cylinder-bc100", "cylinder channel, velocity conditions weighted 100, MLP 4 × 50, float32"),
               _domain_row("cylinder-f64-ssbroyden", "cylinder channel, float64, 4 × 40 on standardised inputs, "
                           "velocity conditions weighted 100, 4000 points, Adam 3000 + SSBroyden 2500"),
-              _domain_row("cylinder-f64-ssbroyden-4k", "cylinder channel, the same with Adam 1500 + SSBroyden 4000")),
+              _domain_row("cylinder-f64-ssbroyden-4k", "cylinder channel, the same with Adam 1500 + SSBroyden 4000"),
+              _domain_row("cylinder-f64-ssbroyden-rad", "cylinder channel, Adam 3000 + SSBroyden 2500 with RAD "
+                          "resampling every 500")),
         columns=(Label("case (seed 0; 2000 residual points unless stated)"), Mean("rel L2 (grid points inside the domain)", sig=2),
                  Cell("rel L2 (mesh nodes)", fn=_node_error), Cell("per field (grid)", fn=_field_errors),
                  Cell("phases (steps run)", fn=_phase_steps),

@@ -127,7 +127,7 @@ def _trained_ntk(problem, static, params, train_batch, coeffs, config, sizes, x6
                       cache=jac)
     evidence["ntk"] = {"lambda_max": {b: float(v[0]) for b, v in probe["spectra"].items()},
                        "traces": probe["traces"], "rows": probe["rows"], "dtype": probe["dtype"],
-                       "spread": S.ntk_spread(probe["spectra"])}
+                       "spread": S.ntk_spread(probe["spectra"], problem.equations)}
     if conditioning:
         evidence["gauss_newton"] = probe["gauss_newton"]
     return sub, jac, {"trained": probe["spectra"]}
@@ -159,7 +159,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     found.append(S.training_broke_down((data.metrics or {}).get("stop_reason"), (data.metrics or {}).get("phases", ())))
     losses_ok = [v for v in (r.get("loss") for r in data.history) if isinstance(v, (int, float)) and math.isfinite(v)]
     if losses_ok:
-        found += _loss_findings(problem, losses_ok, rel_l2, terms["train_losses"], terms["fresh_losses"], evidence)
+        found += _loss_findings(problem, losses_ok, rel_l2, terms, int(train_batch["res"].shape[0]), evidence)
     found.append(S.unbalanced_terms(evidence["grad_norms"], rel_l2, terms["train_losses"]))
     sizes = {"res": ntk_points, **{c.name: constraint_points for c in problem.constraints}}
     sub, jac, spectra = _trained_ntk(problem, static, params, train_batch, coeffs, config, sizes, x64, conditioning,
@@ -187,7 +187,7 @@ def _coefficient_probe(coefficient, coeffs, dtype, probe_at, conditioning, spect
     for label, value in (("small", small), ("target", target)):
         at[label] = probe_at({**coeffs, name: jnp.asarray(value, dtype)})
         spectra[f"init, {name}={value:g}"] = at[label]["spectra"]
-    sp = {lab: S.ntk_spread(v["spectra"]) for lab, v in at.items()}
+    sp = {lab: S.ntk_spread(v["spectra"]) for lab, v in at.items()}  # (the DIFFICULTY problems: one equation)
     gn = {lab: v["gauss_newton"]["cond"] if conditioning else None for lab, v in at.items()}
     evidence["coefficient_probe"] = {"coef": name, "small": small, "target": target, "spread": sp,
                                      "gauss_newton_cond": gn}
@@ -220,13 +220,15 @@ def _spectrum_finding(problem, error, data, figures, evidence):
     return S.high_frequency_error(split_ev, evidence["rel_l2"])
 
 
-def _loss_findings(problem, losses_ok, rel_l2, train_terms, fresh_terms, evidence) -> list:
-    """Stall and loss-low-error-high, from the loss history and the residual on training and fresh points."""
+def _loss_findings(problem, losses_ok, rel_l2, terms, n_res: int, evidence) -> list:
+    """Stall, loss-low-error-high and points-overfit, from the loss history and the residual on training and fresh
+    points."""
     evidence["loss_decades_last_30pct"] = S.flatness(losses_ok)
+    fresh = sum(terms["fresh_losses"][e] for e in problem.equations)
+    train = sum(terms["train_losses"][e] for e in problem.equations)
     return [S.stall(losses_ok, rel_l2),
-            S.loss_low_error_high(losses_ok[0], losses_ok[-1], rel_l2,
-                                  fresh_residual=sum(fresh_terms[e] for e in problem.equations),
-                                  train_residual=sum(train_terms[e] for e in problem.equations))]
+            S.loss_low_error_high(losses_ok[0], losses_ok[-1], rel_l2, fresh_residual=fresh, train_residual=train),
+            S.points_overfit(fresh, train, rel_l2, n_res)]
 
 
 def _res_only(problem, static, params, pts, coeffs):

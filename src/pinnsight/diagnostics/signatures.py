@@ -176,6 +176,26 @@ def loss_low_error_high(initial_loss: float, final_loss: float, rel_l2: float, *
     )
 
 
+def points_overfit(fresh_residual: float | None, train_residual: float | None, rel_l2: float, n_points: int, *,
+                   ratio: float = 100.0, error_tol: float = 0.1) -> Finding | None:
+    """The error is moderate (≤ ``error_tol``; above it ``loss_low_error_high`` names the failure) but the mean
+    squared PDE residual on fresh uniform points is ≥ ``ratio`` × the one on the ``n_points`` training points: the
+    network fits its collocation points, and they, not the optimizer, limit the error."""
+    if fresh_residual is None or not train_residual or rel_l2 > error_tol:
+        return None
+    r = fresh_residual / train_residual
+    if r < ratio:
+        return None
+    return Finding(
+        "points-overfit", "warning",
+        f"The PDE residual on fresh random points is {r:.3g}× the one on the {n_points} training points: the network "
+        f"fits its collocation points, and they limit the error (relative L2 {rel_l2:.3g}); a longer run lowers the "
+        "loss, not the error. More points, or resampling them during training, does.",
+        {"fresh_residual": fresh_residual, "train_residual": train_residual, "fresh_over_train": r,
+         "n_points": n_points, "rel_l2": rel_l2},
+    )
+
+
 def training_broke_down(stop_reason: str | None, phases: Sequence[Mapping[str, Any]] = ()) -> Finding | None:
     """The run stopped because its loss blew up: ``diverged`` (finite, above the phase's start and 1e4 × its best)
     or ``nan`` (non-finite loss or parameters). The trainer kept the best parameters it saw."""
@@ -336,8 +356,8 @@ def ntk_spread(spectra: Mapping[str, np.ndarray], equations: tuple[str, ...] = (
     lead = {k: float(np.max(v)) for k, v in spectra.items() if k != "all" and np.size(v)}
     floor = IDENTICALLY_MET * max(lead.values(), default=0.0)
     cons = [v for k, v in lead.items() if k not in equations and v > floor]
-    top = max((lead[k] for k in equations if k in lead), default=0.0)
-    return top / min(cons) if cons else math.nan
+    tops = [lead[k] for k in equations if k in lead]
+    return max(tops) / min(cons) if cons and tops else math.nan  # (no block of the equations: undefined)
 
 
 # ---------------------------------------------------------------------------------------------- remedies
@@ -506,6 +526,13 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
                             f"rad:every={every}"))
         if curriculum:
             out.append(curriculum)
+    elif finding.name == "points-overfit":
+        if "rad" in ctx.available:
+            out.append(_sug(ctx, "resample collocation points where the residual is large (Wu et al. 2023)",
+                            f"rad:every={every}"))
+        n = int(finding.evidence["n_points"])
+        out.append(_sug(ctx, f"train on more residual points ({2 * n} instead of {n})", None,
+                        ("--points", f"res={2 * n}")))
     elif finding.name == "stall":
         if curriculum:
             out.append(curriculum)
