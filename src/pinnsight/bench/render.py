@@ -1481,18 +1481,21 @@ SECTIONS.update({
 
 
 # ------------------------------------------------------------------------ issue 20: records, loops, escalation
-def _records_row(label: str, text: str, seed: int = 0) -> Row:
-    return Row(text, Select("records", {"label": label}), f"see the command in `benchmarks/results/records.jsonl` "
-               f"(label {label})", (seed,))
+def _records_row(stem: str, text: str, seeds: tuple[int, ...] = (0,)) -> Row:
+    """The rows ``{stem}-s{seed}`` of records.jsonl, one per seed."""
+    labels = tuple(f"{stem}-s{seed}" for seed in seeds)
+    return Row(text, Select("records", {"label": labels}),
+               f"OPENBLAS_NUM_THREADS=1 python3 benchmarks/records_rows.py --only "
+               f"{labels[0] if len(labels) == 1 else stem + '-sSEED'}", seeds)
 
 
 def _error_at(seconds_: float) -> Callable[[Group], str]:
-    """rel L2 at the last evaluation at or before ``seconds_`` of wall time (from the run's history)."""
-    def cell(g: Group) -> str:
-        curve = g.rows[0].get("curve") or []
-        got = [e for t, e in curve if t <= seconds_ and e is not None]
+    """rel L2 at the last evaluation at or before ``seconds_`` of wall time (from each run's history; seeds
+    separated by " / ")."""
+    def one(row: dict) -> str:
+        got = [e for t, e in row.get("curve") or [] if t <= seconds_ and e is not None]
         return num(got[-1], 2) if got else "—"
-    return cell
+    return lambda g: " / ".join(one(r) for r in g.rows)
 
 
 def _qn_cell(field: str) -> Callable[[Group], str]:
@@ -1543,11 +1546,17 @@ def _process_s(g: Group) -> str:
 
 SECTIONS.update({
     "records-burgers": Table(
-        rows=(_records_row("burgers-rad500-ssb24k-s0", "Burgers: 3 × 30, 10 000 points, Adam 2000 + SSBroyden "
-                           "24 000, RAD every 500"),),
-        columns=(Label("case (float64, seed 0)"), Mean("rel L2 (end)", sig=2),
+        rows=(_records_row("burgers-rad500-ssb24k", "Burgers: 3 × 30, 10 000 points, Adam 2000 + SSBroyden "
+                           "24 000, RAD every 500", (0, 1)),
+              _records_row("helmholtz-rad500-ssb8k", "Helmholtz (1, 4): 3 × 30, 4000 points, Adam 2000 + SSBroyden "
+                           "8000, RAD every 500"),
+              _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
+                           "windows of Adam 1000 + SSBroyden 6000")),
+        columns=(Label("case (float64; seeds 0, 1, … in order)"), Mean("rel L2 (end)", sig=2),
                  Cell("rel L2 at 10 min", fn=_error_at(600.0)), Cell("at 20 min", fn=_error_at(1200.0)),
-                 Cell("at 30 min", fn=_error_at(1800.0)), Cell("load (start → end)", fn=_load), Stat("wall s"))),
+                 Cell("at 30 min", fn=_error_at(1800.0)),
+                 Cell("load (start → end)", fn=lambda g: " / ".join(_load(Group(g.key, [r])) for r in g.rows)),
+                 Stat("wall s", how="range"))),
     "qn-loop": Table(
         rows=(Row("hand-written fori_loop, own loss (nested jax.grad)", Select("qn_loop", {"label": "hand-own-loss-ssbroyden-2000"}),
                   "OPENBLAS_NUM_THREADS=1 python3 benchmarks/qn_loop.py --iters 2000"),

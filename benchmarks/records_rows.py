@@ -1,0 +1,45 @@
+"""Record attempts trained outside the ``records`` suite (issue 20), one ``pinnsight train`` run per case, recorded
+by benchmarks/run_row.py in benchmarks/results/records.jsonl (a label already there is skipped); rendered in
+docs/benchmarks.md ("Accuracy records") with the error at 10 / 20 / 30 minutes from each run's history.
+
+- burgers-rad500-ssb24k-sN: Burgers, 10 000 points resampled by RAD every 500 iterations inside SSBroyden 24 000.
+- helmholtz-rad500-ssb8k-s0: Helmholtz (1, 4), the same levers on 4000 points, SSBroyden 8000.
+- kdv-seq2seq4-ssb6k-s0: KdV, 4 seq2seq windows of Adam 1000 + SSBroyden 6000 (the suite's case has 3000).
+
+    OPENBLAS_NUM_THREADS=1 python3 benchmarks/records_rows.py --only LABEL
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import run_row  # noqa: E402
+
+JSONL = Path(__file__).resolve().parent / "results" / "records.jsonl"
+COMMON = ["--x64", "--eval-every", "1000", "--no-progress"]
+BURGERS = ["burgers", "--model", "mlp:width=30,depth=3", "--points", "res=10000", "--optimizer", "adam:steps=2000",
+           "--optimizer", "ssbroyden:steps=24000", "--remedy", "rad:every=500"]
+CASES = {
+    **{f"burgers-rad500-ssb24k-s{seed}": [*BURGERS, "--seed", str(seed)] for seed in (0, 1, 2)},
+    "helmholtz-rad500-ssb8k-s0": ["helmholtz", "--model", "mlp:width=30,depth=3", "--points", "res=4000",
+                                  "--optimizer", "adam:steps=2000", "--optimizer", "ssbroyden:steps=8000", "--remedy",
+                                  "rad:every=500", "--seed", "0"],
+    "kdv-seq2seq4-ssb6k-s0": ["kdv", "--model", "periodic:width=30,depth=3,harmonics=3", "--points", "res=4000",
+                              "--remedy", "seq2seq:windows=4", "--optimizer", "adam:steps=1000", "--optimizer",
+                              "ssbroyden:steps=6000", "--seed", "0"],
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default=None)
+    args = ap.parse_args()
+    return run_row.run_cases(JSONL, CASES, COMMON, args.only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
