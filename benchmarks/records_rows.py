@@ -3,8 +3,8 @@ by benchmarks/run_row.py in benchmarks/results/records.jsonl (a label already th
 docs/benchmarks.md ("Accuracy records") with the error at 10 / 20 / 30 minutes from each run's history.
 
 - burgers-rad500-ssb24k-sN: Burgers, 10 000 points resampled by RAD every 500 iterations inside SSBroyden 24 000.
-- helmholtz-rad500-ssb8k-s0: Helmholtz (1, 4), the same levers on 4000 points, SSBroyden 8000 (the suite's case
-  runs 16 000).
+- helmholtz-rad500-ssb8k-s0 / -ssb16k-s0: Helmholtz (1, 4), the same levers on 4000 points, SSBroyden 8000 / 16 000
+  (the -ssb16k-s0 row was the records suite's run of the same configuration, recorded with run_row --run-dir).
 - reaction5-rad500-ssb8k-s0: reaction ρ = 5, the same levers on a periodic 3 × 30 network.
 - kdv-seq2seq4-ssb6k-s0: KdV, 4 seq2seq windows of Adam 1000 + SSBroyden 6000 (the suite's case has 3000).
 
@@ -30,6 +30,9 @@ CASES = {
     "helmholtz-rad500-ssb8k-s0": ["helmholtz", "--model", "mlp:width=30,depth=3", "--points", "res=4000",
                                   "--optimizer", "adam:steps=2000", "--optimizer", "ssbroyden:steps=8000", "--remedy",
                                   "rad:every=500", "--seed", "0"],
+    "helmholtz-rad500-ssb16k-s0": ["helmholtz", "--model", "mlp:width=30,depth=3", "--points", "res=4000",
+                                   "--optimizer", "adam:steps=2000", "--optimizer", "ssbroyden:steps=16000",
+                                   "--remedy", "rad:every=500", "--seed", "0"],
     "reaction5-rad500-ssb8k-s0": ["reaction", "-p", "rho=5", "--model", "periodic:width=30,depth=3", "--points",
                                   "res=4000", "--optimizer", "adam:steps=2000", "--optimizer", "ssbroyden:steps=8000",
                                   "--remedy", "rad:every=500", "--seed", "0"],

@@ -1546,12 +1546,36 @@ def _process_s(g: Group) -> str:
     return seconds(probe + sum(a.get("wall_s") or 0.0 for a in attempts)) if attempts else "—"
 
 
+RECORD_ROWS = (
+    _records_row("burgers-rad500-ssb24k", "Burgers ν = 0.01/π: 3 × 30, 10 000 points, RAD every 500 inside "
+                 "Adam 2000 + SSBroyden 24 000"),
+    _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): 3 × 30, 4000 points, RAD every 500 inside Adam 2000 "
+                 "+ SSBroyden 16 000"),
+    _records_row("kdv-seq2seq4-ssb6k", "KdV (η = 0.022²): periodic 3 × 30, 4000 points, 4 windows of Adam 1000 + "
+                 "SSBroyden 6000"),
+    Row("cylinder channel, Re = 20 (u, v, p together; per field in docs/benchmarks.md): 4 × 40 on standardised inputs, velocity terms × 100, Adam 3000 + "
+        "SSBroyden 2500", Select("domains", {"label": "cylinder-f64-ssbroyden"}),
+        "OPENBLAS_NUM_THREADS=1 python3 benchmarks/domains.py --only cylinder-f64-ssbroyden", (0,)),
+)
+RECORD_PUBLISHED = {RECORD_ROWS[0].label: 8.25e-9, RECORD_ROWS[1].label: 5.83e-6, RECORD_ROWS[2].label: 4.27e-4}
+RECORD_SOURCE = {RECORD_ROWS[0].label: "vRBA + SSBroyden, 3 × 30 + Fourier features (Toscano et al. 2025)",
+                 RECORD_ROWS[1].label: "RBA + Fourier features, 6 × 128 (Anagnostopoulos et al. 2024)",
+                 RECORD_ROWS[2].label: "PirateNet (Wang, Li, Chen & Perdikaris 2024)",
+                 RECORD_ROWS[3].label: "none found"}
+
 SECTIONS.update({
+    "readme-records": Table(
+        rows=RECORD_ROWS,
+        columns=(Label("float64 record recipe (recipes/*-record.toml, recipes/cylinder-ssbroyden.toml)"), Seeds(sig=3),
+                 Mean(id="ours"), Stat("wall s (range; 2 CPU cores)", how="range"),
+                 Const("best published", id="paper", by=RECORD_PUBLISHED),
+                 Ratio("published / ours", num="paper", den="ours"), Const("published by", by=RECORD_SOURCE))),
     "records-burgers": Table(
         rows=(_records_row("burgers-rad500-ssb24k", "Burgers: 3 × 30, 10 000 points, Adam 2000 + SSBroyden "
                            "24 000, RAD every 500", (0, 1)),
               _records_row("helmholtz-rad500-ssb8k", "Helmholtz (1, 4): 3 × 30, 4000 points, Adam 2000 + SSBroyden "
                            "8000, RAD every 500"),
+              _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): the same with SSBroyden 16 000"),
               _records_row("reaction5-rad500-ssb8k", "reaction ρ = 5: periodic 3 × 30, 4000 points, Adam 2000 + "
                            "SSBroyden 8000, RAD every 500"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
