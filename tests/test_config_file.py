@@ -36,7 +36,8 @@ COMMANDS = {
                               "--optimizer adam:steps=2000 --optimizer ssbroyden:steps=8000",
     "cylinder-ssbroyden.toml": "pinnsight train cylinder --x64 --model mlp:width=40,depth=4,normalize=1 "
                                "--weight bc_u=100 --weight bc_v=100 --weight cyl_u=100 --weight cyl_v=100 "
-                               "--points res=4000 --optimizer adam:steps=3000 --optimizer ssbroyden:steps=2500",
+                               "--points res=4000 --remedy rad:every=500 --optimizer adam:steps=3000 "
+                               "--optimizer ssbroyden:steps=2500",
     "kdv-record.toml": "pinnsight train kdv --x64 --model periodic:width=30,depth=3,harmonics=3 --points res=4000 "
                        "--remedy seq2seq:windows=4 --optimizer adam:steps=1000 --optimizer ssbroyden:steps=6000 "
                        "--eval-every 1000",
