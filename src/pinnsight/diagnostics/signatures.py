@@ -497,6 +497,11 @@ def second_order(ctx: Context, finding: str) -> Suggestion | None:
     return None
 
 
+def _rad(ctx: Context, every: int, why: str) -> list[Suggestion]:
+    """RAD resampling every ``every`` steps, where it is registered."""
+    return [_sug(ctx, why, f"rad:every={every}")] if "rad" in ctx.available else []
+
+
 def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
     """Remedies to try for ``finding``, best first, each with its command line."""
     out: list[Suggestion] = []
@@ -521,15 +526,11 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
         w = 10.0 ** min(4, max(1, round(math.log10(r) / 2)))  # halfway in decades: ‖∇L‖ ∝ w, do not overshoot
         out.append(_sug(ctx, f"raise the weight of the starved term {lo!r} (fixed)", None, ("--weight", f"{lo}={w:g}")))
     elif finding.name == "loss-low-error-high":
-        if "rad" in ctx.available:
-            out.append(_sug(ctx, "resample collocation points where the residual is large (Wu et al. 2023)",
-                            f"rad:every={every}"))
+        out += _rad(ctx, every, "resample collocation points where the residual is large (Wu et al. 2023)")
         if curriculum:
             out.append(curriculum)
     elif finding.name == "points-overfit":
-        if "rad" in ctx.available:
-            out.append(_sug(ctx, "resample collocation points where the residual is large (Wu et al. 2023)",
-                            f"rad:every={every}"))
+        out += _rad(ctx, every, "resample collocation points where the residual is large (Wu et al. 2023)")
         n = int(finding.evidence["n_points"])
         out.append(_sug(ctx, f"train on more residual points ({2 * n} instead of {n})", None,
                         ("--points", f"res={2 * n}")))
@@ -538,8 +539,7 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
             out.append(curriculum)
         elif ctx.has_time and "causal" in ctx.available:
             out.append(_sug(ctx, "causal weighting over time slices", "causal"))
-        if "rad" in ctx.available:
-            out.append(_sug(ctx, "resample collocation points where the residual is large", f"rad:every={every}"))
+        out += _rad(ctx, every, "resample collocation points where the residual is large")
     elif finding.name == "still-improving":
         out.append(_sug(ctx, "train longer (twice the Adam steps)", None, ("--steps", str(2 * ctx.adam_steps))))
     elif finding.name == "high-frequency-error":
