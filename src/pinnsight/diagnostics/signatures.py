@@ -189,8 +189,8 @@ def points_overfit(fresh_residual: float | None, train_residual: float | None, r
     return Finding(
         "points-overfit", "warning",
         f"The PDE residual on fresh random points is {r:.3g}× the one on the {n_points} training points: the network "
-        f"fits its collocation points, and they limit the error (relative L2 {rel_l2:.3g}); a longer run lowers the "
-        "loss, not the error. More points, or resampling them during training, does.",
+        f"fits its collocation points, and they likely limit the error (relative L2 {rel_l2:.3g}): a longer run "
+        "would mostly lower the loss; more points, or resampling them during training, address the gap.",
         {"fresh_residual": fresh_residual, "train_residual": train_residual, "fresh_over_train": r,
          "n_points": n_points, "rel_l2": rel_l2},
     )
