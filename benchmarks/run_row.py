@@ -110,6 +110,9 @@ def row_from_run(run_dir: Path, label: str) -> dict:
 
 def run_cases(jsonl: Path, cases: dict, common: list[str], only: str | None) -> int:
     """One row per case of a benchmark script (``only``: that label alone); a failed run stops the script."""
+    if only and only not in cases:
+        print(f"run_row: no case {only!r} (cases: {', '.join(cases)})", file=sys.stderr)
+        return 2
     for label, case in cases.items():
         if only and label != only:
             continue
