@@ -1579,6 +1579,8 @@ SECTIONS.update({
               _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): the same with SSBroyden 16 000"),
               _records_row("reaction5-rad500-ssb8k", "reaction ρ = 5: periodic 3 × 30, 4000 points, Adam 2000 + "
                            "SSBroyden 8000, RAD every 500"),
+              _records_row("allen-cahn-seq2seq4-ssb3k", "Allen–Cahn: periodic 3 × 30 (3 harmonics), 4000 points, IC "
+                           "weight 100, 4 seq2seq windows of Adam 1000 + SSBroyden 3000"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000")),
         columns=(Label("case (float64; seeds 0, 1, … in order)"), Mean("rel L2 (end)", sig=2),
