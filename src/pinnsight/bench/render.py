@@ -1548,7 +1548,7 @@ def _process_s(g: Group) -> str:
 
 RECORD_ROWS = (
     _records_row("burgers-rad500-ssb24k", "Burgers ν = 0.01/π: 3 × 30, 10 000 points, RAD every 500 inside "
-                 "Adam 2000 + SSBroyden 24 000"),
+                 "Adam 2000 + SSBroyden 24 000", (0, 1)),
     _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): 3 × 30, 4000 points, RAD every 500 inside Adam 2000 "
                  "+ SSBroyden 16 000"),
     _records_row("kdv-seq2seq4-ssb6k", "KdV (η = 0.022²): periodic 3 × 30, 4000 points, 4 windows of Adam 1000 + "
