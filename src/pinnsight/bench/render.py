@@ -1581,6 +1581,7 @@ SECTIONS.update({
                            "SSBroyden 8000, RAD every 500"),
               _records_row("allen-cahn-seq2seq4-ssb3k", "Allen–Cahn: periodic 3 × 30 (3 harmonics), 4000 points, IC "
                            "weight 100, 4 seq2seq windows of Adam 1000 + SSBroyden 3000"),
+              _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn: the same with SSBroyden 6000 per window"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000")),
         columns=(Label("case (float64; seeds 0, 1, … in order)"), Mean("rel L2 (end)", sig=2),
