@@ -46,7 +46,7 @@ COMMANDS = {
                              "--eval-every 1000",
     "allen-cahn-record.toml": "pinnsight train allen-cahn --x64 --model periodic:width=30,depth=3,harmonics=3 "
                               "--points res=4000 --weight ic=100 --remedy seq2seq:windows=4 --optimizer adam:steps=1000 "
-                              "--optimizer ssbroyden:steps=3000 --eval-every 1000",
+                              "--optimizer ssbroyden:steps=6000 --eval-every 1000",
     "burgers-record.toml": "pinnsight train burgers --x64 --model mlp:width=30,depth=3 --points res=10000 "
                            "--remedy rad:every=500 --optimizer adam:steps=2000 --optimizer ssbroyden:steps=24000 "
                            "--eval-every 1000",

@@ -1553,8 +1553,8 @@ RECORD_ROWS = (
                  "+ SSBroyden 16 000"),
     _records_row("kdv-seq2seq4-ssb6k", "KdV (η = 0.022²): periodic 3 × 30, 4000 points, 4 windows of Adam 1000 + "
                  "SSBroyden 6000"),
-    _records_row("allen-cahn-seq2seq4-ssb3k", "Allen–Cahn (ε = 1e-4): periodic 3 × 30, 4000 points, IC weight 100, "
-                 "4 windows of Adam 1000 + SSBroyden 3000"),
+    _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn (ε = 1e-4): periodic 3 × 30, 4000 points, IC weight 100, "
+                 "4 windows of Adam 1000 + SSBroyden 6000"),
     Row("cylinder channel, Re = 20 (u, v, p together; per field in docs/benchmarks.md): 4 × 40 on standardised inputs, "
         "velocity terms × 100, RAD every 500 inside Adam 3000 + SSBroyden 2500",
         Select("domains", {"label": "cylinder-f64-ssbroyden-rad"}),
