@@ -169,9 +169,16 @@ class Shape:
             return 1.0 if part is None else lengths.get(part, 0.0) / total
 
         def compute():  # NumPy throughout: building a shape compiles nothing
-            pts, _, keep, which = self._boundary_candidates_np(np.random.default_rng(7), _ESTIMATE_POINTS // 4)
+            pts, keep, which = self._boundary_sample()
             return float(np.mean(keep & self._in_part(pts, which, part)))
         return _cached((self, "boundary", part), compute)
+
+    def _boundary_sample(self):
+        """A fixed host-side sample of boundary candidates (points, kept, piece index) for the estimates."""
+        def compute():
+            pts, _, keep, which = self._boundary_candidates_np(np.random.default_rng(7), _ESTIMATE_POINTS // 4)
+            return pts, keep, which
+        return _cached((self, "boundary-sample"), compute)
 
     def _boundary_candidates_np(self, rng, m: int):
         """``_boundary_candidates`` in NumPy (float64), for the host-side estimates."""
@@ -227,7 +234,7 @@ class Shape:
         """The names of the pieces a part given by a predicate is made of: those it holds at on ≥ 90 % of their
         boundary points (a fixed sample); a piece it touches at < 10 % (a predicate's slack at a corner, such as
         x < −0.99 for the left edge) is not in it; in between, the part has no distance function."""
-        pts, _, keep, which = self._boundary_candidates_np(np.random.default_rng(7), _ESTIMATE_POINTS // 4)
+        pts, keep, which = self._boundary_sample()
         inside = keep & self._in_part(pts, which, part)
         names, split = set(), set()
         for i, piece in enumerate(self.all_pieces()):
