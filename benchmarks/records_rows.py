@@ -9,6 +9,8 @@ docs/benchmarks.md ("Accuracy records") with the error at 10 / 20 / 30 minutes f
 - allen-cahn-seq2seq4-ssb3k-s0 / -ssb6k-s0: Allen–Cahn, the KdV recipe's marching (4 windows of Adam 1000 +
   SSBroyden 3000 / 6000).
 - kdv-seq2seq4-ssb6k-s0: KdV, 4 seq2seq windows of Adam 1000 + SSBroyden 6000 (the suite's case has 3000).
+- convection50-seq2seq5-ssb4k-s0: convection β = 50, the same marching (5 windows of Adam 1000 + SSBroyden 4000,
+  IC weight 100) on a periodic 3 × 30 network — the lever the LM curriculum (3.5e-4) did not use.
 
     OPENBLAS_NUM_THREADS=1 python3 benchmarks/records_rows.py --only LABEL
 """
@@ -47,6 +49,10 @@ CASES = {
     "kdv-seq2seq4-ssb6k-s0": ["kdv", "--model", "periodic:width=30,depth=3,harmonics=3", "--points", "res=4000",
                               "--remedy", "seq2seq:windows=4", "--optimizer", "adam:steps=1000", "--optimizer",
                               "ssbroyden:steps=6000", "--seed", "0"],
+    "convection50-seq2seq5-ssb4k-s0": ["convection", "-p", "beta=50", "--model", "periodic:width=30,depth=3",
+                                       "--points", "res=4000", "--weight", "ic=100", "--remedy", "seq2seq:windows=5",
+                                       "--optimizer", "adam:steps=1000", "--optimizer", "ssbroyden:steps=4000",
+                                       "--seed", "0"],
 }
 
 
