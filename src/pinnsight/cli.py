@@ -37,6 +37,15 @@ def cli():
     from .threads import single_thread_blas
 
     single_thread_blas()  # every command: BLAS threads would fight XLA's on few cores (OPENBLAS_NUM_THREADS kept)
+    import warnings
+
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one ``pinnsight: warning: ...`` line (pinnsight's own; others keep their origin)."""
+    where = "" if "pinnsight" in str(filename) else f" ({category.__name__}, {Path(filename).name}:{lineno})"
+    click.echo(f"pinnsight: warning: {message}{where}", err=True)
 
 
 @cli.command()

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..problems.seams import undeclared_seam_jumps
+
 SEVERITIES = ("info", "warning", "critical")
 
 
@@ -380,7 +382,8 @@ class Context:
     terms: tuple[str, ...] = ("res",)
     available: frozenset[str] = frozenset()
     adam_steps: int = 5000
-    periodic: bool = False  # the problem has periodic coordinates (recipes then use the exact periodic embedding)
+    periodic: bool = False  # the problem has periodic coordinates whose initial data the exact periodic embedding
+    # can represent (recipes then use it; reaction's Gaussian u0 has a slope kink at the seam: a plain network)
     tried: frozenset[str] = frozenset()  # the remedies and optimizer phases the diagnosed run already used
 
 
@@ -392,8 +395,10 @@ def make_context(problem, params: Mapping[str, Any], available, adam_steps: int 
         target = float(problem.coefficients[name])
         if target > small:
             coef = (name, target, small)
+    periodic = [problem.coords.index(c) for c in problem.periodic]
+    smooth = bool(periodic) and not undeclared_seam_jumps(problem, periodic)
     return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
-                   frozenset(available), adam_steps, bool(problem.periodic), frozenset(tried))
+                   frozenset(available), adam_steps, smooth, frozenset(tried))
 
 
 def train_command(ctx: Context, specs: Sequence[str] = (), args: Sequence[str] = ()) -> str:

@@ -14,7 +14,7 @@ from ..spec import options_from_defaults, positive
 from .hard_constraint import HARD_CONSTRAINT_DEFAULTS, HardConstraint, hard_constraint_model, hard_constraint_options
 from .embeddings import (
     Embedded, FourierFeatures, PeriodicEmbedding, Standardize, box_options, fourier_model, periodic_model,
-    periodic_options, plain_model,
+    periodic_options, plain_model, smooth_periodic_coords,
 )
 from .distance import ExactDirichlet, exact_dirichlet
 from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
@@ -121,4 +121,5 @@ register_model(
 __all__ = [
     "Embedded", "ExactDirichlet", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "Standardize",
     "MLP", "ModelSpec", "Unknowns", "WithUnknowns", "coefficients", "unknown_values", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
+    "smooth_periodic_coords",
 ]

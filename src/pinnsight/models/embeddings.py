@@ -60,6 +60,11 @@ class PeriodicEmbedding(eqx.Module):
     def out_size(self) -> int:
         return self.in_size + len(self.coords) * (2 * self.harmonics - 1)
 
+    @property
+    def smooth_periodic_coords(self) -> tuple[int, ...]:
+        """The input coordinates in which the model is periodic with every derivative (a declared property)."""
+        return self.coords
+
     def __call__(self, z: jax.Array) -> jax.Array:
         parts = []
         for i in range(self.in_size):
@@ -99,6 +104,13 @@ class Embedded(eqx.Module):
 
     def __call__(self, z: jax.Array) -> jax.Array:
         return self.net(self.embedding(z))
+
+
+def smooth_periodic_coords(model) -> tuple[int, ...]:
+    """The coordinates in which ``model`` (or its static part) is periodic with every derivative: those declared
+    by any part of it with a ``smooth_periodic_coords`` property."""
+    parts = jax.tree.leaves(model, is_leaf=lambda m: hasattr(m, "smooth_periodic_coords"))
+    return tuple(sorted({i for m in parts if hasattr(m, "smooth_periodic_coords") for i in m.smooth_periodic_coords}))
 
 
 def _net(name: str, model: str):

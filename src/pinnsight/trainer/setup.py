@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ import jax.numpy as jnp
 from .. import keys
 from ..errors import PinnsightError
 from ..losses import make_objective, mean_squares
-from ..models import make_model
+from ..models import make_model, smooth_periodic_coords
 from ..precision import dtype_of
 from ..problems import grid_points
+from ..problems.seams import undeclared_seam_jumps
 from ..remedies import NO_CHANGE, Changes, RemedySetup, build_remedies, chain, parse_spec, remedy_specs
 from ..sampling import sample_batch
 from .evaluate import Evaluator
@@ -55,6 +57,18 @@ def initial_state(config, problem):
     weights = {k: jnp.asarray(v, dtype) for k, v in config.weights.items()}
     coeffs = {k: jnp.asarray(v, dtype) for k, v in problem.coefficients.items()}
     return static, TrainingState(params, batch, weights, coeffs)
+
+
+def warn_seams(problem, static) -> None:
+    """Warn when the model is periodic with every derivative in a coordinate whose initial data is not (its
+    ``Periodic`` constraint declaring fewer derivatives): the error then concentrates at the seam."""
+    for name, order, jump in undeclared_seam_jumps(problem, smooth_periodic_coords(static)):
+        what = "value" if order == 0 else "slope" if order == 1 else f"derivative of order {order}"
+        warnings.warn(
+            f"the model is periodic in {name} with every derivative, but {problem.name}'s initial {what} differs "
+            f"across the seam by {jump:.1e} of its largest (a kink the problem allows): the error will sit at the "
+            f"seam; a network without the periodic embedding (e.g. --model mlp) keeps only the problem's periodic "
+            "condition", stacklevel=2)
 
 
 def warm_params(fresh, given, dtype):
@@ -110,6 +124,7 @@ def setup_run(config, problem, progress: bool | None, t_start: float | None = No
     dtype = dtype_of(config.x64)
     reference = problem.reference_solution()
     static, state = initial_state(config, problem)
+    warn_seams(problem, static)
     if initial_params is not None:
         state = state._replace(params=warm_params(state.params, initial_params, dtype))
     members, remedy = build_members(config, problem, static, dtype)

@@ -1,0 +1,83 @@
+"""How periodic a problem's initial data is across the seam of a periodic coordinate.
+
+A model that is exactly periodic in a coordinate (the periodic embedding) makes the value and every derivative
+equal on the two faces; a problem's ``Periodic`` constraint may declare less (``derivatives = 0``: values only), and
+initial data can be periodic in value but not in slope — the Gaussian u0 of the reaction benchmark jumps by 3.4e-3
+in slope across x = 0 / 2π, a kink the embedding cannot represent: the error then sits at the seam (measured:
+1.3e-4 there against 1e-7 in the middle, docs/benchmarks.md). ``seam_jump`` measures that jump;
+``undeclared_seam_jumps`` the jumps in the orders a problem's ``Periodic`` constraint leaves free (Allen–Cahn's
+u0 = x² cos πx jumps in slope too, but its constraint declares the slope periodic: a kink of the problem itself).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._base import Initial, Periodic, takes_coefficients
+
+__all__ = ["seam_jump", "undeclared_seam_jumps"]
+
+
+def _initial_values(problem):
+    return [c for c in problem.constraints if isinstance(c, Initial) and c.order == 0]
+
+
+def _space_points(problem, coord: int, n: int) -> np.ndarray:
+    """``n`` points of the spatial box (time removed), midpoints of a regular grid in the other directions."""
+    it = problem.time_index
+    space = [i for i in range(problem.dim) if i != it]
+    mids = [(np.arange(n) + 0.5) / n for _ in space]
+    pts = np.stack([lo + (hi - lo) * m for m, (lo, hi) in zip(mids, (problem.bounds[i] for i in space))], axis=1)
+    return pts, space.index(coord)
+
+
+def _derivative(f, j: int, order: int):
+    """z ↦ ∂^order f / ∂z_j^order (nested JAX gradients)."""
+    for _ in range(order):
+        f = (lambda g: lambda z: jax.grad(g)(z)[j])(f)
+    return f
+
+
+def _relative_jump(f, pts: np.ndarray, j: int, lo: float, hi: float, order: int) -> float:
+    """max |∂ᵏf(hi) − ∂ᵏf(lo)| along spatial direction ``j``, relative to max |∂ᵏf| inside (k = ``order``)."""
+    g = jax.vmap(_derivative(f, j, order))
+    inside = jnp.asarray(pts)
+    scale = float(jnp.max(jnp.abs(g(inside))))
+    jump = float(jnp.max(jnp.abs(g(inside.at[:, j].set(hi)) - g(inside.at[:, j].set(lo)))))
+    return jump / max(scale, 1e-300)
+
+
+def seam_jump(problem, coord: int, order: int, n: int = 64) -> float | None:
+    """The largest relative jump of the ``order``-th derivative along coordinate ``coord`` of the problem's
+    value initial data between the two faces of ``coord``; 0 without initial data, None when it cannot be
+    differentiated by JAX (a host callback) or ``coord`` is the time."""
+    if problem.time is None or coord == problem.time_index:
+        return None
+    pts, j = _space_points(problem, coord, n)
+    lo, hi = problem.bounds[coord]
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    c = {k: jnp.asarray(v, dtype) for k, v in problem.coefficients.items()}
+    worst = 0.0
+    for con in _initial_values(problem):
+        f = (lambda z, v=con.value: v(*z, c)) if takes_coefficients(con.value) else (lambda z, v=con.value: v(*z))
+        try:
+            worst = max(worst, _relative_jump(lambda z, f=f: jnp.sum(jnp.asarray(f(z))), pts, j, lo, hi, order))
+        except (TypeError, ValueError):  # a value JAX cannot differentiate (a callback); the check is advisory
+            return None
+    return worst
+
+
+def undeclared_seam_jumps(problem, coords, threshold: float = 1e-4) -> list[tuple[str, int, float]]:
+    """``(name, order, jump)`` for each coordinate index in ``coords`` (made smoothly periodic by a model) whose
+    initial data jumps across the seam in the first derivative order its ``Periodic`` constraint does not declare
+    (a constraint declaring values only: the slope; none: the value) by more than ``threshold``, relative."""
+    declared = {problem.coords.index(c.coord): c.derivatives for c in problem.constraints if isinstance(c, Periodic)}
+    out = []
+    for i in coords:
+        order = declared.get(i, -1) + 1
+        jump = seam_jump(problem, i, order)
+        if jump is not None and jump > threshold:
+            out.append((problem.coords[i], order, jump))
+    return out
