@@ -3,20 +3,20 @@ by benchmarks/run_row.py in benchmarks/results/records.jsonl (a label already th
 docs/benchmarks.md ("Accuracy records") with the error at 10 / 20 / 30 minutes from each run's history.
 
 - burgers-rad500-ssb24k-sN: Burgers, 10 000 points resampled by RAD every 500 iterations inside SSBroyden 24 000.
-- helmholtz-rad500-ssb8k-s0 / -ssb16k-s0: Helmholtz (1, 4), the same levers on 4000 points, SSBroyden 8000 / 16 000
+- helmholtz-rad500-ssb8k-s0 / -ssb16k-sN: Helmholtz (1, 4), the same levers on 4000 points, SSBroyden 8000 / 16 000
   (the -ssb16k-s0 row was the records suite's run of the same configuration, recorded with run_row --run-dir).
 - reaction5-rad500-ssb8k-s0: reaction ρ = 5, the same levers on a periodic 3 × 30 network.
 - allen-cahn-seq2seq4-ssb3k-s0 / -ssb6k-s0: Allen–Cahn, the KdV recipe's marching (4 windows of Adam 1000 +
   SSBroyden 3000 / 6000).
-- kdv-seq2seq4-ssb6k-s0: KdV, 4 seq2seq windows of Adam 1000 + SSBroyden 6000 (the suite's case has 3000).
-- convection50-seq2seq5-ssb4k-s0: convection β = 50, the same marching (5 windows of Adam 1000 + SSBroyden 4000,
+- kdv-seq2seq4-ssb6k-sN: KdV, 4 seq2seq windows of Adam 1000 + SSBroyden 6000 (the suite's case has 3000).
+- convection50-seq2seq5-ssb4k-sN: convection β = 50, the same marching (5 windows of Adam 1000 + SSBroyden 4000,
   IC weight 100) on a periodic 3 × 30 network — the lever the LM curriculum (3.5e-4) did not use.
 - allen-cahn-seq2seq4-ssb6k-ic2048-s0: allen-cahn-seq2seq4-ssb6k-s0 with 2048 initial points (512 before): its
   u0 = x² cos πx jumps in slope across x = ±1, which a periodic network can only approach by a sharp turn near the
   seam; that row's error was 2.2e-3 there at t = 0, between the random initial points, and 1e-7 in the middle.
 - allen-cahn-seq2seq4-rad500-ssb6k-s0: allen-cahn-seq2seq4-ssb6k-s0 with RAD every 500 iterations in each window
   (points move to the seam at early times, where that row's error sat; more initial points made it worse).
-- reaction5-mlp-rad500-ssb8k-s0: reaction ρ = 5 as reaction5-rad500-ssb8k-s0 but on a plain 3 × 30 network with the
+- reaction5-mlp-rad500-ssb8k-sN: reaction ρ = 5 as reaction5-rad500-ssb8k-s0 but on a plain 3 × 30 network with the
   periodic penalty: the Gaussian u0 is periodic in value, not in slope (a jump of 3.4e-3 at the seam, amplified
   e^ρ-fold), which the exact periodic embedding cannot represent — that row's error sits at x = 0, 2π.
 
@@ -37,6 +37,15 @@ JSONL = Path(__file__).resolve().parent / "results" / "records.jsonl"
 COMMON = ["--x64", "--eval-every", "1000", "--no-progress"]
 BURGERS = ["burgers", "--model", "mlp:width=30,depth=3", "--points", "res=10000", "--optimizer", "adam:steps=2000",
            "--optimizer", "ssbroyden:steps=24000", "--remedy", "rad:every=500"]
+REACTION = ["reaction", "-p", "rho=5", "--model", "mlp:width=30,depth=3", "--points", "res=4000", "--optimizer",
+            "adam:steps=2000", "--optimizer", "ssbroyden:steps=8000", "--remedy", "rad:every=500"]
+CONVECTION = ["convection", "-p", "beta=50", "--model", "periodic:width=30,depth=3", "--points", "res=4000", "--weight",
+              "ic=100", "--remedy", "seq2seq:windows=5", "--optimizer", "adam:steps=1000", "--optimizer",
+              "ssbroyden:steps=4000"]
+HELMHOLTZ = ["helmholtz", "--model", "mlp:width=30,depth=3", "--points", "res=4000", "--optimizer", "adam:steps=2000",
+             "--optimizer", "ssbroyden:steps=16000", "--remedy", "rad:every=500"]
+KDV = ["kdv", "--model", "periodic:width=30,depth=3,harmonics=3", "--points", "res=4000", "--remedy",
+       "seq2seq:windows=4", "--optimizer", "adam:steps=1000", "--optimizer", "ssbroyden:steps=6000"]
 CASES = {
     **{f"burgers-rad500-ssb24k-s{seed}": [*BURGERS, "--seed", str(seed)] for seed in (0, 1, 2)},
     "helmholtz-rad500-ssb8k-s0": ["helmholtz", "--model", "mlp:width=30,depth=3", "--points", "res=4000",
@@ -65,13 +74,10 @@ CASES = {
                                             "--points", "res=4000", "--weight", "ic=100", "--remedy",
                                             "seq2seq:windows=4", "--remedy", "rad:every=500", "--optimizer",
                                             "adam:steps=1000", "--optimizer", "ssbroyden:steps=6000", "--seed", "0"],
-    "reaction5-mlp-rad500-ssb8k-s0": ["reaction", "-p", "rho=5", "--model", "mlp:width=30,depth=3", "--points",
-                                      "res=4000", "--optimizer", "adam:steps=2000", "--optimizer",
-                                      "ssbroyden:steps=8000", "--remedy", "rad:every=500", "--seed", "0"],
-    "convection50-seq2seq5-ssb4k-s0": ["convection", "-p", "beta=50", "--model", "periodic:width=30,depth=3",
-                                       "--points", "res=4000", "--weight", "ic=100", "--remedy", "seq2seq:windows=5",
-                                       "--optimizer", "adam:steps=1000", "--optimizer", "ssbroyden:steps=4000",
-                                       "--seed", "0"],
+    **{f"reaction5-mlp-rad500-ssb8k-s{seed}": [*REACTION, "--seed", str(seed)] for seed in (0, 1, 2)},
+    **{f"convection50-seq2seq5-ssb4k-s{seed}": [*CONVECTION, "--seed", str(seed)] for seed in (0, 1, 2)},
+    **{f"helmholtz-rad500-ssb16k-s{seed}": [*HELMHOLTZ, "--seed", str(seed)] for seed in (1, 2)},
+    **{f"kdv-seq2seq4-ssb6k-s{seed}": [*KDV, "--seed", str(seed)] for seed in (1, 2)},
 }
 
 
