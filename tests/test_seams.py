@@ -85,3 +85,32 @@ def test_recipes_take_the_plain_network_where_the_embedding_cannot_represent_the
     model = lambda p: second_order(make_context(p, {}, ()), "unbalanced-terms").args  # noqa: E731
     assert model(reaction)[model(reaction).index("--model") + 1].startswith("mlp:")
     assert model(convection)[model(convection).index("--model") + 1].startswith("periodic:")
+    lm = lambda p: second_order(make_context(p, {"rho": 5.0}, ("curriculum",)), "stall").args  # noqa: E731
+    assert "mlp:width=20,depth=3" in lm(make_problem("reaction", rho=5.0))
+    assert "periodic:width=20,depth=3" in second_order(
+        make_context(make_problem("convection", beta=50.0), {}, ("curriculum",)), "stall").args
+
+
+def _seam_field(n=256, nt=50, edge=1e-4, middle=1e-7):
+    err = middle * np.ones((n, nt))
+    err[:2], err[-2:] = edge, edge
+    return err
+
+
+def test_seam_error_finding_reads_the_error_at_the_ends_of_a_periodic_axis():
+    from pinnsight.diagnostics.signatures import Context, seam_error, suggest
+
+    f = seam_error(_seam_field(), [True, False], ("x", "t"), undeclared=("x",))
+    assert f.name == "seam-error" and f.evidence["lines"] == 4 and f.evidence["undeclared_kink"]
+    # 4 lines at each end: 2 of them at 1e-4, 2 at 1e-7; the other 248 at 1e-7
+    edge = 4 * 1e-8 + 4 * 1e-14
+    assert f.evidence["share"] == pytest.approx(edge / (edge + 248 * 1e-14), rel=1e-12)
+    assert f.evidence["ratio"] == pytest.approx(math.sqrt((edge / 8) / 1e-14), rel=1e-12)
+    sug = suggest(f, Context("reaction"))
+    assert [s.args for s in sug] == [("--model", "mlp:width=30,depth=3")]
+    declared = seam_error(_seam_field(), [True, False], ("x", "t"))
+    assert declared is not None and not declared.evidence["undeclared_kink"] and suggest(declared, Context("ac")) == ()
+    assert seam_error(_seam_field(), [False, False], ("x", "t")) is None  # not a periodic axis
+    assert seam_error(_seam_field(edge=3e-7), [True, False], ("x", "t")) is None  # spread out: no seam signature
+    system = np.stack([_seam_field(), np.zeros((256, 50))], axis=-1)  # a field axis is summed over
+    assert seam_error(system, [True, False], ("x", "t")).evidence["share"] == pytest.approx(f.evidence["share"])

@@ -1593,6 +1593,8 @@ SECTIONS.update({
                            "weight 100, 4 seq2seq windows of Adam 1000 + SSBroyden 3000"),
               _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn: the same with SSBroyden 6000 per window"),
               _records_row("allen-cahn-seq2seq4-ssb6k-ic2048", "Allen–Cahn: the same with 2048 initial points (512)"),
+              _records_row("allen-cahn-seq2seq4-rad500-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, RAD every 500 "
+                           "in each window"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000"),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "

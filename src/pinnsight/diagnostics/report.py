@@ -27,7 +27,9 @@ from ..errors import PinnsightError
 from ..jsonio import dumps as strict_dumps
 from ..losses import loss_terms, residual_norms
 from ..precision import float64_scope
+from ..models import smooth_periodic_coords
 from ..problems import grid_points
+from ..problems.seams import undeclared_seam_jumps
 from ..sampling import sample_batch
 from . import gradients as G
 from . import ntk as N
@@ -156,6 +158,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     if problem.time is not None:
         found += _time_findings(problem, np.asarray(pts), res, error, data.reference, slices, figures, evidence)
     found.append(_spectrum_finding(problem, error, data, figures, evidence))
+    found.append(_seam_finding(problem, static, error))
     found.append(S.training_broke_down((data.metrics or {}).get("stop_reason"), (data.metrics or {}).get("phases", ())))
     losses_ok = [v for v in (r.get("loss") for r in data.history) if isinstance(v, (int, float)) and math.isfinite(v)]
     if losses_ok:
@@ -218,6 +221,13 @@ def _spectrum_finding(problem, error, data, figures, evidence):
     figures.update(freq=k, error_power=pe, solution_power=ps)
     evidence["spectrum"] = split_ev
     return S.high_frequency_error(split_ev, evidence["rel_l2"])
+
+
+def _seam_finding(problem, static, error):
+    """The seam-error signature on the grid, told whether the initial data has a kink the model cannot represent."""
+    periodic = [c in problem.periodic for c in problem.coords]
+    kinks = [name for name, _, _ in undeclared_seam_jumps(problem, smooth_periodic_coords(static))]
+    return S.seam_error(error, periodic, problem.coords, undeclared=kinks)
 
 
 def _loss_findings(problem, losses_ok, rel_l2, terms, n_res: int, evidence) -> list:

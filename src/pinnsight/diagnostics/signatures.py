@@ -266,6 +266,39 @@ def high_frequency_error(split: Mapping[str, float], rel_l2: float, *, fraction:
     )
 
 
+def seam_error(error: np.ndarray, periodic: Sequence[bool], names: Sequence[str], *, undeclared: Sequence[str] = (),
+               ratio: float = 10.0, fraction: float = 0.5) -> Finding | None:
+    """Error at the seam of a periodic coordinate: the first and last ``max(1, n // 64)`` grid lines of that axis
+    hold ≥ ``fraction`` of the squared error and their RMS error is ≥ ``ratio`` × the rest's. ``undeclared``: the
+    coordinates whose initial data has a kink the model's periodic embedding cannot represent
+    (``problems.seams.undeclared_seam_jumps``); measured on reaction ρ = 5, docs/benchmarks.md."""
+    sq = np.asarray(error, float) ** 2
+    sq = sq.reshape(*sq.shape[: len(periodic)], -1).sum(axis=-1) if sq.ndim > len(periodic) else sq
+    total = float(sq.sum())
+    for axis, (per, name) in enumerate(zip(periodic, names)):
+        n = sq.shape[axis]
+        k = max(1, n // 64)
+        if not per or n < 4 * k or total <= 0.0:
+            continue
+        lines = np.moveaxis(sq, axis, 0)
+        edge = float(lines[:k].sum() + lines[-k:].sum())
+        rest = total - edge
+        share = edge / total
+        r = math.sqrt((edge / (2 * k)) / max(rest / (n - 2 * k), 1e-300))
+        if share >= fraction and r >= ratio:
+            kink = name in undeclared
+            why = ("the initial data jumps in slope there and the model is periodic with every derivative: it cannot "
+                   "represent the kink" if kink else "a kink or layer of the solution at the seam (the problem's own "
+                   "when its periodic condition declares it)")
+            return Finding(
+                "seam-error", "warning",
+                f"The error sits at the seam of the periodic coordinate {name}: the {k} grid line(s) at each end "
+                f"hold {100 * share:.0f} % of the squared error, their RMS error {r:.3g}× the rest's — {why}.",
+                {"coord": name, "share": share, "ratio": r, "lines": k, "undeclared_kink": kink},
+            )
+    return None
+
+
 def stall(losses: Sequence[float], rel_l2: float, *, part: float = 0.3, decades: float = 0.1,
           error_tol: float = 0.1) -> Finding | None:
     """Stalled training: rel L2 > ``error_tol`` and the loss fell by less than ``decades`` decades over the last
@@ -483,6 +516,12 @@ def lm_curriculum_spec(coef: str, target: float, small: float) -> str:
     return f"curriculum:coef={coef},start={small:g},stages={max(2, round(target / 5.0) + 1)}"
 
 
+def _without_embedding(args: tuple[str, ...]) -> tuple[str, ...]:
+    """A recipe's arguments with its periodic network replaced by a plain one of the same size (initial data the
+    embedding cannot represent: ``Context.periodic``)."""
+    return tuple("mlp:" + a.split(":", 1)[1] if a.startswith("periodic:") else a for a in args)
+
+
 def second_order(ctx: Context, finding: str) -> Suggestion | None:
     """The measured second-order recipe for ``finding``, listed after the first-order remedies: curriculum +
     Levenberg–Marquardt when the coefficient's conditioning grows, Adam → natural gradient for stiff or
@@ -491,7 +530,8 @@ def second_order(ctx: Context, finding: str) -> Suggestion | None:
     if finding in ("conditioning-growth", "stall") and c and "curriculum" in ctx.available:
         r = RECIPES["curriculum-lm"]
         spec = lm_curriculum_spec(*c)
-        return Suggestion(r.evidence, spec, r.args, train_command(ctx, [spec], r.args), recipe=r.name)
+        args = r.args if ctx.periodic else _without_embedding(r.args)
+        return Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name)
     if finding in ("unbalanced-terms", "stall"):
         r = RECIPES["natural-gradient-periodic" if ctx.periodic else "natural-gradient"]
         return Suggestion(r.evidence, None, r.args, train_command(ctx, [], r.args), recipe=r.name)
@@ -545,6 +585,10 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
         elif ctx.has_time and "causal" in ctx.available:
             out.append(_sug(ctx, "causal weighting over time slices", "causal"))
         out += _rad(ctx, every, "resample collocation points where the residual is large")
+    elif finding.name == "seam-error" and finding.evidence.get("undeclared_kink"):
+        out.append(_sug(ctx, "a network without the periodic embedding keeps only the problem's periodic condition "
+                             "and can represent the kink (reaction ρ = 5: 1.2e-4 → 7.4e-7)", None,
+                        ("--model", "mlp:width=30,depth=3")))
     elif finding.name == "still-improving":
         out.append(_sug(ctx, "train longer (twice the Adam steps)", None, ("--steps", str(2 * ctx.adam_steps))))
     elif finding.name == "high-frequency-error":
