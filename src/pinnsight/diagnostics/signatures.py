@@ -547,6 +547,11 @@ def _rad(ctx: Context, every: int, why: str) -> list[Suggestion]:
     return [_sug(ctx, why, f"rad:every={every}")] if "rad" in ctx.available else []
 
 
+def _plain_network(ctx: Context) -> Suggestion:
+    return _sug(ctx, "a network without the periodic embedding keeps only the problem's periodic condition and can "
+                     "represent the kink (reaction ρ = 5: 1.2e-4 → 7.4e-7)", None, ("--model", "mlp:width=30,depth=3"))
+
+
 def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
     """Remedies to try for ``finding``, best first, each with its command line."""
     out: list[Suggestion] = []
@@ -586,9 +591,7 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
             out.append(_sug(ctx, "causal weighting over time slices", "causal"))
         out += _rad(ctx, every, "resample collocation points where the residual is large")
     elif finding.name == "seam-error" and finding.evidence.get("undeclared_kink"):
-        out.append(_sug(ctx, "a network without the periodic embedding keeps only the problem's periodic condition "
-                             "and can represent the kink (reaction ρ = 5: 1.2e-4 → 7.4e-7)", None,
-                        ("--model", "mlp:width=30,depth=3")))
+        out.append(_plain_network(ctx))
     elif finding.name == "still-improving":
         out.append(_sug(ctx, "train longer (twice the Adam steps)", None, ("--steps", str(2 * ctx.adam_steps))))
     elif finding.name == "high-frequency-error":
