@@ -24,8 +24,9 @@ def _initial_values(problem):
     return [c for c in problem.constraints if isinstance(c, Initial) and c.order == 0]
 
 
-def _space_points(problem, coord: int, n: int) -> np.ndarray:
-    """``n`` points of the spatial box (time removed), midpoints of a regular grid in the other directions."""
+def _space_points(problem, coord: int, n: int) -> tuple[np.ndarray, int]:
+    """``n`` points of the spatial box (time removed) on its diagonal, at the midpoints of ``n`` equal steps, and the
+    column of ``coord`` among the spatial coordinates."""
     it = problem.time_index
     space = [i for i in range(problem.dim) if i != it]
     mids = [(np.arange(n) + 0.5) / n for _ in space]
