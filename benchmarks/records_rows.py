@@ -76,6 +76,8 @@ CASES = {
                                             "adam:steps=1000", "--optimizer", "ssbroyden:steps=6000", "--seed", "0"],
     **{f"reaction5-mlp-rad500-ssb8k-s{seed}": [*REACTION, "--seed", str(seed)] for seed in (0, 1, 2)},
     **{f"convection50-seq2seq5-ssb4k-s{seed}": [*CONVECTION, "--seed", str(seed)] for seed in (0, 1, 2)},
+    **{f"convection50-seq2seq5-ssb6k-s{seed}": [*CONVECTION[:-1], "ssbroyden:steps=6000", "--seed", str(seed)]
+       for seed in (0, 1, 2)},
     **{f"helmholtz-rad500-ssb16k-s{seed}": [*HELMHOLTZ, "--seed", str(seed)] for seed in (1, 2)},
     **{f"kdv-seq2seq4-ssb6k-s{seed}": [*KDV, "--seed", str(seed)] for seed in (1, 2)},
 }
