@@ -155,10 +155,17 @@ def test_curriculum_stage_values():
 def test_window_edges_and_masks_cover_the_grid_once():
     np.testing.assert_allclose(window_edges(0.0, 1.0, 4), [0, 0.25, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(window_edges(0.0, 1.0, 99, dt=0.3), [0, 0.3, 0.6, 0.9, 1.0])
+    np.testing.assert_allclose(window_edges(0.0, 1.0, 99, dt=0.3, inner="0.05/0.5"), [0, 0.05, 0.5, 1.0])
     t = np.linspace(0, 1, 101)
     edges = window_edges(0.0, 1.0, 4)
     masks = [window_mask(t, edges[k], edges[k + 1], k == 3) for k in range(4)]
     np.testing.assert_array_equal(np.sum(masks, axis=0), 1)
+
+
+@pytest.mark.parametrize("text", ["0.5/0.2", "0/0.5", "0.5/1", "a/b", "/"])
+def test_window_edges_reject_bad_inner_boundaries(text):
+    with pytest.raises(ps.PinnsightError, match="edges="):
+        window_edges(0.0, 1.0, 4, inner=text)
 
 
 def test_window_batch_maps_rows_and_takes_initial_targets_from_previous_network():

@@ -29,12 +29,27 @@ from ._base import Remedy, RemedySpec, Segment, needs_time, positive, register_r
 KNOWN = (Initial, Dirichlet, Neumann, Periodic)
 
 
-def window_edges(t0: float, t1: float, windows: int, dt: float = 0.0) -> np.ndarray:
-    """Window boundaries: ``windows`` equal windows, or windows of length ``dt`` (the last one shorter)."""
+def window_edges(t0: float, t1: float, windows: int, dt: float = 0.0, inner: str = "") -> np.ndarray:
+    """Window boundaries: the interior ones given (``inner="0.05/0.25"``), windows of length ``dt`` (the last one
+    shorter), or ``windows`` equal windows, in that order of precedence."""
+    if inner:
+        return np.array([t0, *parse_edges(inner, t0, t1), t1], dtype=float)
     if dt > 0:
         n = max(1, math.ceil((t1 - t0) / dt - 1e-9))
         return np.minimum(t0 + dt * np.arange(n + 1), t1)
     return np.linspace(t0, t1, windows + 1)
+
+
+def parse_edges(text: str, t0: float, t1: float) -> list[float]:
+    """``"0.05/0.25/0.5"`` -> interior window boundaries, increasing and strictly inside (t0, t1)."""
+    try:
+        vals = [float(v) for v in text.split("/") if v.strip()]
+    except ValueError:
+        raise PinnsightError(f"remedy seq2seq: edges={text!r} is not a '/'-separated list of times") from None
+    if not vals or any(b <= a for a, b in zip([t0, *vals], [*vals, t1])):
+        raise PinnsightError(f"remedy seq2seq: edges={text!r} must increase strictly inside the time interval "
+                             f"({t0:g}, {t1:g})")
+    return vals
 
 
 def window_mask(t: np.ndarray, lo: float, hi: float, last: bool) -> np.ndarray:
@@ -80,7 +95,7 @@ def build(options, setup) -> Remedy:
     problem, dtype = setup.problem, setup.dtype
     it = problem.time_index
     t0, t1 = problem.bounds[it]
-    edges = window_edges(t0, t1, options["windows"], options["dt"])
+    edges = window_edges(t0, t1, options["windows"], options["dt"], options["edges"])
     batch_fn = make_window_batch(problem, setup.static, setup.config.points, dtype)
     predict = jax.jit(lambda p, pts: jax.vmap(eqx.combine(p, setup.static))(pts))
     t_ref = np.asarray(setup.ref_points)[:, it]
@@ -117,6 +132,8 @@ def check(options, problem):
     needs_time("seq2seq", problem)
     if problem is None:
         return
+    if options["edges"]:
+        parse_edges(options["edges"], *problem.bounds[problem.time_index])
     odd = [c.name for c in problem.constraints if not isinstance(c, KNOWN)]
     if odd:
         raise PinnsightError(f"remedy seq2seq: cannot window constraint(s) {', '.join(odd)} of {problem.name}")
@@ -130,6 +147,6 @@ def check(options, problem):
 
 SPEC = register_remedy(RemedySpec(
     "seq2seq", "sequence-to-sequence time marching over windows (Krishnapriyan et al. 2021; Wight & Zhao 2021)",
-    {"windows": 5, "dt": 0.0, "warm": 1}, build, check, aliases=("time-marching",), driver=True, owns_points=True,
+    {"windows": 5, "dt": 0.0, "warm": 1, "edges": ""}, build, check, aliases=("time-marching",), driver=True, owns_points=True,
     timeline=(("time window", ("t_start", "t_end")),),
 ))
