@@ -46,6 +46,9 @@ HELMHOLTZ = ["helmholtz", "--model", "mlp:width=30,depth=3", "--points", "res=40
              "--optimizer", "ssbroyden:steps=16000", "--remedy", "rad:every=500"]
 KDV = ["kdv", "--model", "periodic:width=30,depth=3,harmonics=3", "--points", "res=4000", "--remedy",
        "seq2seq:windows=4", "--optimizer", "adam:steps=1000", "--optimizer", "ssbroyden:steps=6000"]
+ALLEN_CAHN = ["allen-cahn", "--model", "periodic:width=30,depth=3,harmonics=3", "--points", "res=4000", "--weight",
+              "ic=100", "--remedy", "seq2seq:windows=4", "--optimizer", "adam:steps=1000", "--optimizer",
+              "ssbroyden:steps=6000"]
 CASES = {
     **{f"burgers-rad500-ssb24k-s{seed}": [*BURGERS, "--seed", str(seed)] for seed in (0, 1, 2)},
     "helmholtz-rad500-ssb8k-s0": ["helmholtz", "--model", "mlp:width=30,depth=3", "--points", "res=4000",
@@ -79,6 +82,9 @@ CASES = {
     **{f"convection50-seq2seq5-ssb6k-s{seed}": [*CONVECTION[:-1], "ssbroyden:steps=6000", "--seed", str(seed)]
        for seed in (0, 1, 2)},
     **{f"helmholtz-rad500-ssb16k-s{seed}": [*HELMHOLTZ, "--seed", str(seed)] for seed in (1, 2)},
+    "allen-cahn-mlp-seq2seq4-ssb6k-s0": [*ALLEN_CAHN[:2], "mlp:width=30,depth=3", *ALLEN_CAHN[3:], "--seed", "0"],
+    "allen-cahn-h8-seq2seq4-ssb6k-s0": [*ALLEN_CAHN[:2], "periodic:width=30,depth=3,harmonics=8", *ALLEN_CAHN[3:],
+                                        "--seed", "0"],
     **{f"kdv-seq2seq4-ssb6k-s{seed}": [*KDV, "--seed", str(seed)] for seed in (1, 2)},
 }
 
