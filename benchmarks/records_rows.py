@@ -86,6 +86,8 @@ CASES = {
     "allen-cahn-h8-seq2seq4-ssb6k-s0": [*ALLEN_CAHN[:2], "periodic:width=30,depth=3,harmonics=8", *ALLEN_CAHN[3:],
                                         "--seed", "0"],
     "allen-cahn-rba-all-seq2seq4-ssb6k-s0": [*ALLEN_CAHN, "--remedy", "rba:terms=all", "--seed", "0"],
+    "allen-cahn-edges-seq2seq4-ssb6k-s0": [*ALLEN_CAHN[:8], "seq2seq:windows=4,edges=0.1/0.4/0.7", *ALLEN_CAHN[9:],
+                                           "--seed", "0"],
     **{f"kdv-seq2seq4-ssb6k-s{seed}": [*KDV, "--seed", str(seed)] for seed in (1, 2)},
 }
 
