@@ -11,6 +11,7 @@ docs/benchmarks.md ("Accuracy records") with the error at 10 / 20 / 30 minutes f
 - kdv-seq2seq4-ssb6k-sN: KdV, 4 seq2seq windows of Adam 1000 + SSBroyden 6000 (the suite's case has 3000).
 - convection50-seq2seq5-ssb4k-sN: convection β = 50, the same marching (5 windows of Adam 1000 + SSBroyden 4000,
   IC weight 100) on a periodic 3 × 30 network — the lever the LM curriculum (3.5e-4) did not use.
+- convection50-seq2seq5-ssb6k-sN: the same with SSBroyden 6000 per window (recipes/convection-record.toml).
 - allen-cahn-seq2seq4-ssb6k-ic2048-s0: allen-cahn-seq2seq4-ssb6k-s0 with 2048 initial points (512 before): its
   u0 = x² cos πx jumps in slope across x = ±1, which a periodic network can only approach by a sharp turn near the
   seam; that row's error was 2.2e-3 there at t = 0, between the random initial points, and 1e-7 in the middle.
@@ -19,6 +20,9 @@ docs/benchmarks.md ("Accuracy records") with the error at 10 / 20 / 30 minutes f
 - reaction5-mlp-rad500-ssb8k-sN: reaction ρ = 5 as reaction5-rad500-ssb8k-s0 but on a plain 3 × 30 network with the
   periodic penalty: the Gaussian u0 is periodic in value, not in slope (a jump of 3.4e-3 at the seam, amplified
   e^ρ-fold), which the exact periodic embedding cannot represent — that row's error sits at x = 0, 2π.
+- allen-cahn-{mlp,h8,rba-all,edges}-seq2seq4-ssb6k-s0: allen-cahn-seq2seq4-ssb6k-s0 on a plain 3 × 30 (the
+  periodic penalty), with 8 harmonics, with residual-based attention on every term, and with a short first window
+  (edges 0.1 / 0.4 / 0.7): levers aimed at the seam layer of the first window, where that row's error sat.
 
     OPENBLAS_NUM_THREADS=1 python3 benchmarks/records_rows.py --only LABEL
 """

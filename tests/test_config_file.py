@@ -49,7 +49,7 @@ COMMANDS = {
                               "--optimizer ssbroyden:steps=6000 --eval-every 1000",
     "convection-record.toml": "pinnsight train convection -p beta=50 --x64 --model periodic:width=30,depth=3 "
                               "--points res=4000 --weight ic=100 --remedy seq2seq:windows=5 --optimizer adam:steps=1000 "
-                              "--optimizer ssbroyden:steps=4000 --eval-every 1000",
+                              "--optimizer ssbroyden:steps=6000 --eval-every 1000",
     "reaction-record.toml": "pinnsight train reaction -p rho=5 --x64 --model mlp:width=30,depth=3 --points res=4000 "
                             "--remedy rad:every=500 --optimizer adam:steps=2000 --optimizer ssbroyden:steps=8000 "
                             "--eval-every 1000",

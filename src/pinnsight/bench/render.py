@@ -1550,13 +1550,13 @@ RECORD_ROWS = (
     _records_row("burgers-rad500-ssb24k", "Burgers ν = 0.01/π: 3 × 30, 10 000 points, RAD every 500 inside "
                  "Adam 2000 + SSBroyden 24 000", (0, 1, 2)),
     _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): 3 × 30, 4000 points, RAD every 500 inside Adam 2000 "
-                 "+ SSBroyden 16 000", (0, 1)),
+                 "+ SSBroyden 16 000", (0, 1, 2)),
     _records_row("kdv-seq2seq4-ssb6k", "KdV (η = 0.022²): periodic 3 × 30, 4000 points, 4 windows of Adam 1000 + "
                  "SSBroyden 6000"),
     _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn (ε = 1e-4): periodic 3 × 30, 4000 points, IC weight 100, "
                  "4 windows of Adam 1000 + SSBroyden 6000"),
-    _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight 100, "
-                 "5 windows of Adam 1000 + SSBroyden 4000", (0, 1, 2)),
+    _records_row("convection50-seq2seq5-ssb6k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight 100, "
+                 "5 windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
     _records_row("reaction5-mlp-rad500-ssb8k", "reaction ρ = 5: plain 3 × 30 (the Gaussian u0's slope kink at the "
                  "seam), 4000 points, RAD every 500 inside Adam 2000 + SSBroyden 8000", (0, 1, 2)),
     Row("cylinder channel, Re = 20 (u, v, p together; per field in docs/benchmarks.md): 4 × 40 on standardised inputs, "
@@ -1586,7 +1586,7 @@ SECTIONS.update({
                            "24 000, RAD every 500", (0, 1, 2)),
               _records_row("helmholtz-rad500-ssb8k", "Helmholtz (1, 4): 3 × 30, 4000 points, Adam 2000 + SSBroyden "
                            "8000, RAD every 500"),
-              _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): the same with SSBroyden 16 000", (0, 1)),
+              _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): the same with SSBroyden 16 000", (0, 1, 2)),
               _records_row("reaction5-rad500-ssb8k", "reaction ρ = 5: periodic 3 × 30, 4000 points, Adam 2000 + "
                            "SSBroyden 8000, RAD every 500"),
               _records_row("allen-cahn-seq2seq4-ssb3k", "Allen–Cahn: periodic 3 × 30 (3 harmonics), 4000 points, IC "
@@ -1595,10 +1595,17 @@ SECTIONS.update({
               _records_row("allen-cahn-seq2seq4-ssb6k-ic2048", "Allen–Cahn: the same with 2048 initial points (512)"),
               _records_row("allen-cahn-seq2seq4-rad500-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, RAD every 500 "
                            "in each window"),
+              _records_row("allen-cahn-mlp-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, a plain 3 × 30 "
+                           "(the periodic penalty, no embedding)"),
+              _records_row("allen-cahn-h8-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, 8 harmonics"),
+              _records_row("allen-cahn-rba-all-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, residual-based "
+                           "attention on every term (rba:terms=all)"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000"),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "
                            "100, 5 seq2seq windows of Adam 1000 + SSBroyden 4000", (0, 1, 2)),
+              _records_row("convection50-seq2seq5-ssb6k", "convection β = 50: the same with SSBroyden 6000 per window",
+                           (0, 1, 2)),
               _records_row("reaction5-mlp-rad500-ssb8k", "reaction ρ = 5: plain 3 × 30 (the periodic penalty, no "
                            "embedding), otherwise as the periodic row above", (0, 1, 2))),
         columns=(Label("case (float64; seeds 0, 1, … in order)"), Mean("rel L2 (end)", sig=2),
