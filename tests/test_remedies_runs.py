@@ -106,7 +106,8 @@ def test_run_directory_shows_what_the_remedies_did(tmp_path):
     for name in ("collocation.png", "collocation.npz", "remedies.png", "segments.eqx"):
         assert (out / name).is_file(), name
     recorded = json.loads((out / "config.json").read_text())
-    assert recorded["config"]["remedies"] == [{"name": "seq2seq", "options": {"windows": 2, "dt": 0.0, "warm": 1}}]
+    options = {"windows": 2, "dt": 0.0, "warm": 1, "edges": ""}
+    assert recorded["config"]["remedies"] == [{"name": "seq2seq", "options": options}]
     config, _, metrics = load_run(out)
     assert [str(r) for r in config.remedies] == ["seq2seq:windows=2"]
     assert metrics["remedies"]["driver"]["edges"] == [0.0, 0.5, 1.0]
