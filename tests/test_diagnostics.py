@@ -316,6 +316,17 @@ def test_auto_second_order_recipes_only_when_asked():
     growth = conditioning_growth("beta", 1.0, 30.0, 0.7, 200.0)
     plain = choose(_with(ctx, growth))
     assert plain.recipe is None
+    # time-dependent with smooth periodic data: time marching under SSBroyden first (convection β = 50's record)
+    c = choose(_with(ctx, growth), recipes=True)
+    assert c.recipe == "marching-quasi-newton" and c.specs == ("seq2seq:windows=4",)
+    assert c.reasons[-1]["choice"] == ("recipe marching-quasi-newton: --remedy seq2seq:windows=4 --x64 --model "
+                                       "periodic:width=30,depth=3 --points res=4000 --weight ic=100 --optimizer "
+                                       "adam:steps=1000 --optimizer ssbroyden:steps=4000")
+    beta50 = make_context(make_problem("convection", beta=50.0), {"beta": 50.0}, remedy_specs())
+    assert choose(_with(beta50, conditioning_growth("beta", 1.0, 50.0, 0.7, 900.0)), recipes=True).specs == (
+        "seq2seq:windows=5",)  # one window per 10 of β above 40: the measured 5 at β = 50
+    # no time marching registered: curriculum + Levenberg–Marquardt
+    ctx = _ctx(set(remedy_specs()) - {"seq2seq"})
     c = choose(_with(ctx, growth), recipes=True)
     assert c.recipe == "curriculum-lm" and c.specs == ("curriculum:coef=beta,start=1,stages=7",)
     lm_sug = next(s for s in _with(ctx, growth)[0].suggestions if s.recipe)
@@ -333,6 +344,9 @@ def test_auto_second_order_recipes_only_when_asked():
                user_specs=("rad",))
     assert c.specs == ("rad",) and c.reasons[-1]["note"] == "replaces lra"
     ac = make_context(make_problem("allen-cahn"), {}, remedy_specs())
+    c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "ic": 1.0})], ac), recipes=True)
+    assert c.recipe == "marching-quasi-newton" and c.specs == ("seq2seq:windows=4",)  # its record: 4 windows
+    ac = make_context(make_problem("allen-cahn"), {}, set(remedy_specs()) - {"seq2seq"})
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "ic": 1.0})], ac), recipes=True)
     assert c.recipe == "natural-gradient-periodic"  # periodic x: the exact periodic embedding
     r = S.RECIPES["natural-gradient"]
@@ -352,21 +366,22 @@ def test_auto_with_second_order_trains_the_recipe(tmp_path):
                          eval_every=20, remedies=("auto:probe_steps=100,ntk_points=32,verify=0",))  # second_order=1 is the default
     import pinnsight.diagnostics.signatures as sig
 
-    small = sig.Recipe("curriculum-lm", True, ("periodic", (("width", 6), ("depth", 2))), (("res", 64), ("ic", 16)),
-                       (("gauss-newton", 3),), "test-sized")
-    original = sig.RECIPES["curriculum-lm"]
-    sig.RECIPES["curriculum-lm"] = small
+    small = sig.Recipe("marching-quasi-newton", True, ("periodic", (("width", 6), ("depth", 2))),
+                       (("res", 64), ("ic", 16)), (("adam", 3), ("ssbroyden", 3)), "test-sized", (("ic", 100.0),))
+    original = sig.RECIPES["marching-quasi-newton"]
+    sig.RECIPES["marching-quasi-newton"] = small
     try:
         result = train(config, progress=False)
     finally:
-        sig.RECIPES["curriculum-lm"] = original
+        sig.RECIPES["marching-quasi-newton"] = original
     auto = result.metrics["auto"]
-    assert auto["chosen"]["recipe"] == "curriculum-lm"
+    assert auto["chosen"]["recipe"] == "marching-quasi-newton"
     cfg = result.config
     assert cfg.x64 and cfg.model == "periodic" and cfg.points["res"] == 64 and cfg.points["ic"] == 16
-    assert [(p.name, p.steps) for p in cfg.phases] == [("gauss-newton", 3)]
-    assert cfg.remedies == validate_specs(("curriculum:coef=beta,start=1,stages=7",))
-    assert result.metrics["phases"][-1]["name"] == "gauss-newton"
+    assert cfg.weights["ic"] == 100.0 and cfg.weights["res"] == 1.0  # the recipe's weight over the config's
+    assert [(p.name, p.steps) for p in cfg.phases] == [("adam", 3), ("ssbroyden", 3)]
+    assert cfg.remedies == validate_specs(("seq2seq:windows=4",))
+    assert result.metrics["phases"][-1]["name"] == "ssbroyden"
 
 
 def test_auto_bad_second_order_is_one_error_line(capsys):
@@ -440,11 +455,22 @@ def test_suggestions_leave_out_what_the_run_already_tried():
     finding = S.conditioning_growth("beta", 1.0, 30.0, 0.7, 2000.0)
     fresh = S.make_context(problem, {"beta": 30.0}, remedy_specs(), 1000)
     first = S.with_suggestions([finding], fresh)[0].suggestions
-    assert [s.spec.split(":")[0] for s in first if s.spec] == ["curriculum", "curriculum"]  # remedy, then LM recipe
+    # the remedy, then the marching recipe, then the LM recipe
+    assert [s.spec.split(":")[0] for s in first if s.spec] == ["curriculum", "seq2seq", "curriculum"]
     # a run that used curriculum + Levenberg–Marquardt is not told to use them again, but to go further
     tried = S.make_context(problem, {"beta": 30.0}, remedy_specs(), 1000, tried=("curriculum", "adam", "gauss-newton"))
     (only,) = S.with_suggestions([finding], tried)[0].suggestions
+    assert only.recipe == "marching-quasi-newton"
+    # ... and one that used every suggestion, to train longer
+    everything = ("curriculum", "adam", "gauss-newton", "seq2seq", "ssbroyden")
+    tried = S.make_context(problem, {"beta": 30.0}, remedy_specs(), 1000, tried=everything)
+    (only,) = S.with_suggestions([finding], tried)[0].suggestions
     assert only.spec is None and only.args == ("--steps", "2000") and "already used" in only.why
-    # curriculum alone tried: the LM recipe (it adds gauss-newton) is still proposed
+    # curriculum alone tried: the recipes (they add seq2seq + ssbroyden, gauss-newton) are still proposed
     partly = S.make_context(problem, {"beta": 30.0}, remedy_specs(), 1000, tried=("curriculum", "adam"))
-    assert [s.recipe for s in S.with_suggestions([finding], partly)[0].suggestions] == ["curriculum-lm"]
+    assert [s.recipe for s in S.with_suggestions([finding], partly)[0].suggestions] == ["marching-quasi-newton",
+                                                                                      "curriculum-lm"]
+    # no time marching on data the periodic embedding cannot represent (reaction's Gaussian): LM only
+    reaction = S.make_context(make_problem("reaction", rho=5.0), {"rho": 5.0}, remedy_specs(), 1000)
+    growth = S.conditioning_growth("rho", 1.0, 5.0, 1.5, 50.0)
+    assert [s.recipe for s in S.with_suggestions([growth], reaction)[0].suggestions if s.recipe] == ["curriculum-lm"]

@@ -180,7 +180,8 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
         r = RECIPES[choice.recipe]
         changes.update(x64=r.x64, model=r.model[0], model_options=dict(r.model[1]),
                        points={**config.points, **dict(r.points)},
-                       phases=tuple(PhaseConfig(n, k) for n, k in r.phases))
+                       phases=tuple(PhaseConfig(n, k) for n, k in r.phases),
+                       weights={**config.weights, **dict(r.weights)})
     if choice.weights:
         changes["weights"] = {**config.weights, **choice.weights}
     if choice.model is not None:
