@@ -1600,6 +1600,8 @@ SECTIONS.update({
               _records_row("allen-cahn-h8-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, 8 harmonics"),
               _records_row("allen-cahn-rba-all-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, residual-based "
                            "attention on every term (rba:terms=all)"),
+              _records_row("allen-cahn-edges-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, a short first "
+                           "window (edges 0.1 / 0.4 / 0.7)"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000"),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "
