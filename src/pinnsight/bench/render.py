@@ -1552,7 +1552,7 @@ RECORD_ROWS = (
     _records_row("helmholtz-rad500-ssb16k", "Helmholtz (1, 4): 3 × 30, 4000 points, RAD every 500 inside Adam 2000 "
                  "+ SSBroyden 16 000", (0, 1, 2)),
     _records_row("kdv-seq2seq4-ssb6k", "KdV (η = 0.022²): periodic 3 × 30, 4000 points, 4 windows of Adam 1000 + "
-                 "SSBroyden 6000"),
+                 "SSBroyden 6000", (0, 1, 2)),
     _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn (ε = 1e-4): periodic 3 × 30, 4000 points, IC weight 100, "
                  "4 windows of Adam 1000 + SSBroyden 6000"),
     _records_row("convection50-seq2seq5-ssb6k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight 100, "
@@ -1603,7 +1603,7 @@ SECTIONS.update({
               _records_row("allen-cahn-edges-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, a short first "
                            "window (edges 0.1 / 0.4 / 0.7)"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
-                           "windows of Adam 1000 + SSBroyden 6000"),
+                           "windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "
                            "100, 5 seq2seq windows of Adam 1000 + SSBroyden 4000", (0, 1, 2)),
               _records_row("convection50-seq2seq5-ssb6k", "convection β = 50: the same with SSBroyden 6000 per window",
