@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..losses import loss_terms
+from ..losses import pointwise_residuals
 from ..sampling import sample_batch
 from .signatures import flatness
 
@@ -69,15 +69,28 @@ class Verdict:
 
 
 def validation_loss(result, salt: int = VERIFY_SALT) -> float:
-    """Every loss term on fresh uniform points (the run's point counts), weighted as the run trained."""
+    """Every loss term on fresh uniform points (the run's point counts), weighted as the run trained. A stitched
+    solution (time windows: ``segment_models`` with their ``segment_regions``) answers each row with the network
+    of the segment whose region holds it, as its prediction does; the last network answers the rest."""
     config, problem = result.config, result.problem
+    models = result.artifacts.get("segment_models") or [result.model]
+    regions = result.artifacts.get("segment_regions") or [None] * len(models)
     params, static = eqx.partition(result.model, eqx.is_array)
     dtype = jax.tree.leaves(params)[0].dtype
     coeffs = {k: jnp.asarray(v, dtype) for k, v in problem.coefficients.items()}
     batch = jax.jit(lambda k: sample_batch(problem, k, config.points, dtype))(
         jax.random.fold_in(jax.random.PRNGKey(config.seed), salt))
-    terms = jax.jit(lambda p, b, c: loss_terms(problem, eqx.combine(p, static), b, c))(params, batch, coeffs)
-    return float(sum(config.weights.get(k, 1.0) * float(v) for k, v in terms.items()))
+    squares = jax.jit(lambda p, b, c: {k: jnp.square(r) for k, r in
+                                       pointwise_residuals(problem, eqx.combine(p, static), b, c).items()})
+    rows = {k: np.array(v) for k, v in squares(params, batch, coeffs).items()}
+    for model, region in zip(models, regions):
+        if region is None:
+            continue
+        own = {k: np.array(v) for k, v in squares(eqx.filter(model, eqx.is_array), batch, coeffs).items()}
+        for k in rows:
+            mask = np.asarray(region(np.asarray(batch[k])))
+            rows[k][mask] = own[k][mask]
+    return float(sum(config.weights.get(k, 1.0) * float(np.mean(v)) for k, v in rows.items()))
 
 
 def _last_phase_rows(history: list[dict]) -> list[dict]:

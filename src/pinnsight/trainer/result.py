@@ -81,6 +81,7 @@ def assemble(run: Run, finished, summary, stop: str) -> RunResult:
         artifacts["snapshots"] = run.recorder.snapshots
         if any(s.segment.region is not None for s in finished):  # the stitched solution's networks
             artifacts["segment_models"] = [eqx.combine(s.params, run.static) for s in finished]
+            artifacts["segment_regions"] = [s.segment.region for s in finished]  # the points each one answers
     return RunResult(run.config, run.problem, model, run.recorder.history, metrics, ref,
                      prediction if ref is not None else None, run.reports, artifacts,
                      axes=run.evaluator.axes, grid_prediction=prediction)
