@@ -2,7 +2,10 @@
 directory's ``prediction.npz`` (1-D space + time problems).
 
     python3 benchmarks/error_profile.py runs/allen-cahn-... [--band 0.2] [--times 0,0.1,0.25,0.5,0.75,1] \
-        [--jsonl benchmarks/results/error_profile.jsonl --label NAME]
+        [--jsonl benchmarks/results/error_profile.jsonl --label NAME] [--early 0.05]
+
+It also prints where the squared error sits: its share in the first time row, at t ≤ ``--early``, within
+``--band`` of x = 0, and the rel L2 the same prediction would have without its first time row (an analysis).
 
 Used for the Allen–Cahn "error anatomy" of docs/benchmarks.md: the error near x = 0 (where u ≈ 0 and the reaction
 5u − 5u³ amplifies perturbations like e^{5t}) against the kink of the periodically extended u0 at x = ±1.
@@ -33,6 +36,16 @@ def profile(data, band: float, times: list[float]) -> list[tuple[float, float, f
     return out
 
 
+def shares(data, band: float, early: float) -> dict[str, float]:
+    """Shares of the squared error: in the first time row, at t ≤ ``early``, within |x| < ``band``; and the rel L2
+    over the grid without its first time row."""
+    sq, x, t = (data["prediction"] - data["reference"]) ** 2, data["axis_x"], data["axis_t"]
+    total = sq.sum()
+    return {"first_row": float(sq[:, 0].sum() / total), "early": float(sq[:, t <= early].sum() / total),
+            "band": float(sq[np.abs(x) < band].sum() / total),
+            "rel_l2_without_first_row": float(np.sqrt(sq[:, 1:].sum() / (data["reference"][:, 1:] ** 2).sum()))}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", type=Path)
@@ -40,12 +53,16 @@ def main(argv=None) -> int:
     p.add_argument("--times", default="0,0.1,0.25,0.5,0.75,1")
     p.add_argument("--jsonl", default=None, help="also append one JSON line per time here")
     p.add_argument("--label", default="", help="the run's name in the --jsonl rows")
+    p.add_argument("--early", type=float, default=0.05, help="the early times of the squared-error share")
     args = p.parse_args(argv)
     if not (args.run_dir / "prediction.npz").is_file():
         p.error(f"no prediction.npz in {args.run_dir}")
     data = np.load(args.run_dir / "prediction.npz")
     total = np.linalg.norm(data["prediction"] - data["reference"]) / np.linalg.norm(data["reference"])
     print(f"{args.run_dir}: rel L2 {total:.3e}")
+    s = shares(data, args.band, args.early)
+    print(f"squared error: {s['first_row']:.1%} in the first time row, {s['early']:.1%} at t ≤ {args.early:g}, "
+          f"{s['band']:.1%} within |x| < {args.band:g}; rel L2 without the first row {s['rel_l2_without_first_row']:.2e}")
     print(f"| t | max error | at x | max error for −{args.band:g} < x < {args.band:g} |\n|---|---|---|---|")
     for t, e, x, e_band in profile(data, args.band, [float(v) for v in args.times.split(",")]):
         print(f"| {t:.3g} | {e:.1e} | {x:+.3f} | {e_band:.1e} |")
