@@ -20,6 +20,7 @@ from pinnsight.models import (
     make_model,
     model_specs,
     resolve_model_options,
+    smooth_periodic_coords,
 )
 from pinnsight.problems import make_problem
 
@@ -150,6 +151,49 @@ def test_periodic_options_from_problem():
     a = make_model("mlp", 2, key=KEY, problem=conv, width=8, depth=2)
     b = make_model("mlp", 2, key=KEY, width=8, depth=2)
     assert all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_root_time_feature_values_and_derivative():
+    """√((t − t0)/T + δ²) − δ on the time coordinate after the periodic features; its t-derivative is
+    1/(2T√(τ + δ²)) — finite (1/(2Tδ)) at the start time — and the model stays exactly periodic in x."""
+    with jax.enable_x64(True):
+        allen_cahn = make_problem("allen-cahn")  # coords (x, t), t ∈ [0, 1]
+        m = make_model("periodic", 2, key=KEY, dtype=jnp.float64, problem=allen_cahn, width=8, depth=2,
+                       harmonics=2, root_time=True)
+        emb = m.embedding
+        assert (emb.time, emb.start, emb.span) == (1, 0.0, 1.0) and emb.out_size == emb.inner.out_size + 1
+        for t in (0.0, 1e-6, 0.01, 0.5):
+            z = jnp.asarray([0.3, t])
+            want = math.sqrt(t + 1e-6) - 1e-3
+            assert abs(float(emb(z)[-1]) - want) < 1e-15
+            dfeat = jax.grad(lambda s: emb(jnp.stack([0.3, s]))[-1])(jnp.asarray(t))
+            assert abs(float(dfeat) - 0.5 / math.sqrt(t + 1e-6)) < 1e-9 * (1 + 0.5 / math.sqrt(t + 1e-6))
+        z = jnp.asarray([0.3, 0.2])
+        assert abs(float(m(z + jnp.asarray([2.0, 0.0]))) - float(m(z))) < 1e-12
+        assert smooth_periodic_coords(m) == (0,)
+        shifted = make_problem("allen-cahn")  # an explicit time= wins over the problem's
+        m2 = make_model("periodic", 2, key=KEY, problem=shifted, width=8, depth=2, root_time=True, time="1:0.5:2.5")
+        assert (m2.embedding.start, m2.embedding.span) == (0.5, 2.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"root_time": True}, "needs time=index:start:end"),
+        ({"root_time": True, "time": "1:0"}, "must be index:start:end"),
+        ({"root_time": True, "time": "1:1:0"}, "start < end"),
+        ({"root_time": True, "time": "0:0:1"}, "also a periodic coordinate"),
+    ],
+)
+def test_root_time_bad_options(kwargs, match):
+    with pytest.raises(PinnsightError, match=match):
+        make_model("periodic", 2, key=KEY, coords="0", period="2", width=8, depth=2, **kwargs)
+
+
+def test_root_time_needs_a_time_dependent_problem():
+    with pytest.raises(PinnsightError, match="needs a time-dependent problem"):
+        make_model("periodic", 2, key=KEY, problem=make_problem("helmholtz"), coords="0/1", width=8, depth=2,
+                   root_time=True)
 
 
 @pytest.mark.parametrize(

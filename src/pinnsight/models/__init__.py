@@ -13,7 +13,7 @@ from ..errors import PinnsightError
 from ..spec import options_from_defaults, positive
 from .hard_constraint import HARD_CONSTRAINT_DEFAULTS, HardConstraint, hard_constraint_model, hard_constraint_options
 from .embeddings import (
-    Embedded, FourierFeatures, PeriodicEmbedding, Standardize, box_options, fourier_model, periodic_model,
+    Embedded, FourierFeatures, PeriodicEmbedding, RootTime, Standardize, box_options, fourier_model, periodic_model,
     periodic_options, plain_model, smooth_periodic_coords,
 )
 from .distance import ExactDirichlet, exact_dirichlet
@@ -101,8 +101,10 @@ register_model(
     {"width": 50, "depth": 4, "sigma": 1.0, "features": 100, "net": "mlp"}, fourier_model,
 )
 register_model(
-    "periodic", "exact periodic embedding [cos kωx, sin kωx] of periodic coords (ω = 2π/period), then net",
-    {"width": 50, "depth": 4, "coords": "", "period": "", "harmonics": 1, "net": "mlp"}, periodic_model,
+    "periodic", "exact periodic embedding [cos kωx, sin kωx] of periodic coords (ω = 2π/period), then net; "
+    "root_time=1: a √(t − t0) input too (the √t layer of a kinked initial condition)",
+    {"width": 50, "depth": 4, "coords": "", "period": "", "harmonics": 1, "net": "mlp", "root_time": False, "time": ""},
+    periodic_model,
     from_problem=periodic_options,
 )
 register_model(
@@ -119,7 +121,7 @@ register_model(
 )
 
 __all__ = [
-    "Embedded", "ExactDirichlet", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "Standardize",
+    "Embedded", "ExactDirichlet", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "RootTime", "Standardize",
     "MLP", "ModelSpec", "Unknowns", "WithUnknowns", "coefficients", "unknown_values", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
     "smooth_periodic_coords",
 ]

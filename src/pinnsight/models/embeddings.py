@@ -7,6 +7,11 @@
 - Exact periodic embedding (Dong & Ni, J. Comput. Phys. 435 (2021); Wang, Sankaran, Perdikaris 2023, Sec. 4):
   a coordinate of period P is replaced by [cos(kωx), sin(kωx)], k = 1 … harmonics, ω = 2π/P, so the network
   is exactly P-periodic in it; other coordinates pass through unchanged.
+- Root-of-time feature (``root_time=1`` on ``periodic``): one more input, √((t − t₀)/T + δ²) − δ (T the time span,
+  δ = 1e-3 keeps the derivative finite at t = t₀). A parabolic problem whose initial data has a kink (Allen–Cahn's
+  u0 = x² cos πx at its periodic seam) starts with a layer that grows like √(t − t₀): the vertex of the kink rises
+  as √t, which a network smooth in t can only follow from below or above, while in the variable s = √t the layer
+  is a cone, Lipschitz in (s, x).
 - Input standardisation (``normalize=1`` on ``mlp`` and ``modified-mlp``): z ↦ (z − m) / s per coordinate with
   the mean m = (lo + hi)/2 and standard deviation s = (hi − lo)/√12 of the uniform distribution on the problem's
   box — what the codes of Wang, Teng & Perdikaris (2021) do with the moments of 10⁵ uniform samples.
@@ -75,6 +80,41 @@ class PeriodicEmbedding(eqx.Module):
             else:
                 parts.append(z[i : i + 1])
         return jnp.concatenate(parts)
+
+
+class RootTime(eqx.Module):
+    """``inner(z)`` followed by √((z[time] − start)/span + δ²) − δ (δ = ``delta``): a feature with the √t growth
+    of a parabolic layer at the start time, its t-derivative finite (1/(2δ·span) at the start)."""
+
+    inner: eqx.Module
+    time: int = eqx.field(static=True)
+    start: float = eqx.field(static=True)
+    span: float = eqx.field(static=True)
+    delta: float = eqx.field(static=True, default=1e-3)
+
+    @property
+    def out_size(self) -> int:
+        return self.inner.out_size + 1
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        tau = (z[self.time] - self.start) / self.span
+        tau = jnp.where(tau >= 0, tau, 0.0)  # before the start (never in the domain): constant
+        root = jnp.sqrt(tau + self.delta**2) - self.delta
+        return jnp.concatenate([self.inner(z), root[None]])
+
+
+def _parse_time(raw: str, in_size: int) -> tuple[int, float, float]:
+    """``"index:start:end"`` (the time coordinate and its range) -> (index, start, span)."""
+    try:
+        i, lo, hi = raw.split(":")
+        idx, start, end = int(i), float(lo), float(hi)
+    except ValueError:
+        raise PinnsightError(
+            f"model periodic: time={raw!r} must be index:start:end (root_time=1 fills it from a time-dependent problem)"
+        ) from None
+    if not 0 <= idx < in_size or not (math.isfinite(start) and math.isfinite(end) and end > start):
+        raise PinnsightError(f"model periodic: time={raw!r} needs an index in 0..{in_size - 1} and start < end")
+    return idx, start, end - start
 
 
 class Standardize(eqx.Module):
@@ -162,11 +202,13 @@ def _parse_periods(raw: str, n: int) -> tuple[float, ...]:
 
 def periodic_model(
     in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, coords: str, period: str,
-    harmonics: int, net: str, out_size: int = 1,
+    harmonics: int, net: str, root_time: bool = False, time: str = "", out_size: int = 1,
 ) -> Embedded:
     """Exact periodic embedding of coordinates ``coords`` (indices, ``0`` or ``0/1``) with periods ``period``
     (one number, or one per coordinate: ``2/6.28``), then ``net``. Built for a problem, both default to its
-    periodic coordinates and their box lengths, and ``coords`` may name coordinates (see ``periodic_options``)."""
+    periodic coordinates and their box lengths, and ``coords`` may name coordinates (see ``periodic_options``).
+    ``root_time``: the √t feature of ``RootTime`` on the time coordinate ``time`` (``index:start:end``, filled from
+    a time-dependent problem)."""
     cls = _net(net, "periodic")
     if not coords or not period:
         raise PinnsightError(
@@ -175,6 +217,13 @@ def periodic_model(
         )
     idx = _parse_coords(coords, in_size)
     emb = PeriodicEmbedding(in_size, idx, _parse_periods(period, len(idx)), harmonics)
+    if root_time:
+        if not time:
+            raise PinnsightError("model periodic: root_time=1 needs time=index:start:end or a time-dependent problem")
+        it, start, span = _parse_time(time, in_size)
+        if it in idx:
+            raise PinnsightError(f"model periodic: time coordinate {it} is also a periodic coordinate")
+        emb = RootTime(emb, it, start, span)
     return Embedded(emb, cls(emb.out_size, width, depth, key=key, dtype=dtype, out_size=out_size))
 
 
@@ -203,6 +252,12 @@ def periodic_options(problem: Any, options: Mapping[str, Any]) -> dict[str, Any]
         if any(not 0 <= i < problem.dim for i in idx):
             raise PinnsightError(f"model periodic: coords={out['coords']!r} out of range for {problem.coords}")
         out["period"] = "/".join(repr(float(problem.bounds[i][1] - problem.bounds[i][0])) for i in idx)
+    if out.get("root_time") and not out.get("time"):
+        if problem.time is None:
+            raise PinnsightError(f"model periodic: root_time=1 needs a time-dependent problem ({problem.name} has no time)")
+        it = problem.time_index
+        lo, hi = problem.bounds[it]
+        out["time"] = f"{it}:{float(lo)!r}:{float(hi)!r}"
     return out
 
 
