@@ -5,7 +5,9 @@ directory's ``prediction.npz`` (1-D space + time problems).
         [--jsonl benchmarks/results/error_profile.jsonl --label NAME] [--early 0.05]
 
 It also prints where the squared error sits: its share in the first time row, at t ≤ ``--early``, within
-``--band`` of x = 0, and the rel L2 the same prediction would have without its first time row (an analysis).
+``--band`` of x = 0, in the first grid column (x = −1 for Allen–Cahn: the periodic seam), and the rel L2 the same
+prediction would have without its first time row or without its first column (an analysis); and the signed error
+in the first column at the times ``--times``.
 
 Used for the Allen–Cahn "error anatomy" of docs/benchmarks.md: the error near x = 0 (where u ≈ 0 and the reaction
 5u − 5u³ amplifies perturbations like e^{5t}) against the kink of the periodically extended u0 at x = ±1.
@@ -43,7 +45,9 @@ def shares(data, band: float, early: float) -> dict[str, float]:
     total = sq.sum()
     return {"first_row": float(sq[:, 0].sum() / total), "early": float(sq[:, t <= early].sum() / total),
             "band": float(sq[np.abs(x) < band].sum() / total),
-            "rel_l2_without_first_row": float(np.sqrt(sq[:, 1:].sum() / (data["reference"][:, 1:] ** 2).sum()))}
+            "first_column": float(sq[0].sum() / total),
+            "rel_l2_without_first_row": float(np.sqrt(sq[:, 1:].sum() / (data["reference"][:, 1:] ** 2).sum())),
+            "rel_l2_without_first_column": float(np.sqrt(sq[1:].sum() / (data["reference"][1:] ** 2).sum()))}
 
 
 def main(argv=None) -> int:
@@ -62,7 +66,12 @@ def main(argv=None) -> int:
     print(f"{args.run_dir}: rel L2 {total:.3e}")
     s = shares(data, args.band, args.early)
     print(f"squared error: {s['first_row']:.1%} in the first time row, {s['early']:.1%} at t ≤ {args.early:g}, "
-          f"{s['band']:.1%} within |x| < {args.band:g}; rel L2 without the first row {s['rel_l2_without_first_row']:.2e}")
+          f"{s['band']:.1%} within |x| < {args.band:g}, {s['first_column']:.1%} in the first column "
+          f"(x = {data['axis_x'][0]:g}); rel L2 without the first row {s['rel_l2_without_first_row']:.2e}, without the "
+          f"first column {s['rel_l2_without_first_column']:.2e}")
+    t_axis, col = data["axis_t"], data["prediction"][0] - data["reference"][0]
+    picks = [int(np.argmin(np.abs(t_axis - float(v)))) for v in args.times.split(",")]
+    print("signed error in the first column: " + ", ".join(f"t = {t_axis[j]:.3g}: {col[j]:+.1e}" for j in picks))
     print(f"| t | max error | at x | max error for −{args.band:g} < x < {args.band:g} |\n|---|---|---|---|")
     for t, e, x, e_band in profile(data, args.band, [float(v) for v in args.times.split(",")]):
         print(f"| {t:.3g} | {e:.1e} | {x:+.3f} | {e_band:.1e} |")
