@@ -1553,7 +1553,7 @@ RECORD_ROWS = (
     _records_row("kdv-seq2seq4-ssb6k", "KdV (η = 0.022²): periodic 3 × 30, 4000 points, 4 windows of Adam 1000 + "
                  "SSBroyden 6000", (0, 1, 2)),
     _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn (ε = 1e-4): periodic 3 × 30, 4000 points, IC weight 100, "
-                 "4 windows of Adam 1000 + SSBroyden 6000"),
+                 "4 windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
     _records_row("convection50-seq2seq5-ssb6k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight 100, "
                  "5 windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
     _records_row("reaction5-mlp-rad500-ssb8k", "reaction ρ = 5: plain 3 × 30 (the Gaussian u0's slope kink at the "
@@ -1590,7 +1590,8 @@ SECTIONS.update({
                            "SSBroyden 8000, RAD every 500"),
               _records_row("allen-cahn-seq2seq4-ssb3k", "Allen–Cahn: periodic 3 × 30 (3 harmonics), 4000 points, IC "
                            "weight 100, 4 seq2seq windows of Adam 1000 + SSBroyden 3000"),
-              _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn: the same with SSBroyden 6000 per window"),
+              _records_row("allen-cahn-seq2seq4-ssb6k", "Allen–Cahn: the same with SSBroyden 6000 per window",
+                           (0, 1, 2)),
               _records_row("allen-cahn-seq2seq4-ssb6k-ic2048", "Allen–Cahn: the same with 2048 initial points (512)"),
               _records_row("allen-cahn-seq2seq4-rad500-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, RAD every 500 "
                            "in each window"),
@@ -1601,6 +1602,10 @@ SECTIONS.update({
                            "attention on every term (rba:terms=all)"),
               _records_row("allen-cahn-edges-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, a short first "
                            "window (edges 0.1 / 0.4 / 0.7)"),
+              _records_row("allen-cahn-root-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, a √t input "
+                           "(periodic:root_time=1)", (0, 1, 2)),
+              _records_row("allen-cahn-root-ic2048-seq2seq4-ssb6k", "Allen–Cahn: the √t input and 2048 initial "
+                           "points (512)", (0, 1, 2)),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "
