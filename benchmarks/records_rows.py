@@ -108,6 +108,9 @@ CASES = {
     **{f"allen-cahn-root-ic2048-seq2seq4-ssb6k-s{seed}": [
         *ALLEN_CAHN[:2], "periodic:width=30,depth=3,harmonics=3,root_time=1", *ALLEN_CAHN[3:5], "--points", "ic=2048",
         *ALLEN_CAHN[5:], "--seed", str(seed)] for seed in (0, 1, 2)},
+    **{f"allen-cahn-root-rba-all-seq2seq4-ssb6k-s{seed}": [
+        *ALLEN_CAHN[:2], "periodic:width=30,depth=3,harmonics=3,root_time=1", *ALLEN_CAHN[3:], "--remedy",
+        "rba:terms=all", "--seed", str(seed)] for seed in (0, 1, 2)},
 }
 
 
