@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..problems.seams import undeclared_seam_jumps
+from ..problems.seams import seam_jump, undeclared_seam_jumps
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -418,6 +418,8 @@ class Context:
     periodic: bool = False  # the problem has periodic coordinates whose initial data the exact periodic embedding
     # can represent (recipes then use it; reaction's Gaussian u0 has a slope kink at the seam: a plain network)
     tried: frozenset[str] = frozenset()  # the remedies and optimizer phases the diagnosed run already used
+    kinked: bool = False  # time-dependent, and the initial data jumps in slope across a seam the problem declares
+    # periodic in slope (Allen–Cahn's x² cos πx: a kink of the problem itself, whose layer grows like √t)
 
 
 def make_context(problem, params: Mapping[str, Any], available, adam_steps: int = 5000, tried=()) -> Context:
@@ -430,8 +432,17 @@ def make_context(problem, params: Mapping[str, Any], available, adam_steps: int 
             coef = (name, target, small)
     periodic = [problem.coords.index(c) for c in problem.periodic]
     smooth = bool(periodic) and not undeclared_seam_jumps(problem, periodic)
+    kinked = smooth and problem.time is not None and any((seam_jump(problem, i, 1) or 0.0) > KINK for i in periodic)
     return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
-                   frozenset(available), adam_steps, smooth, frozenset(tried))
+                   frozenset(available), adam_steps, smooth, frozenset(tried), kinked)
+
+
+#: the relative slope jump across a periodic seam above which the initial data counts as kinked (Allen–Cahn: 1.57;
+#: reaction's Gaussian 4.4e-3, undeclared, takes a plain network instead)
+KINK = 0.01
+#: the √t input where initial data is kinked (the problem's own kink, a parabolic layer at the seam)
+ROOT_TIME_EVIDENCE = ("a √t input follows the layer a kinked initial condition starts at the seam (Allen–Cahn, the "
+                      "record recipe, seeds 0–2: 9.9e-6 / 2.1e-5 / 1.5e-5 against 1.2e-5 / 2.5e-5 / 1.0e-4 without)")
 
 
 def train_command(ctx: Context, specs: Sequence[str] = (), args: Sequence[str] = ()) -> str:
@@ -551,7 +562,13 @@ def marching(ctx: Context, finding: str) -> Suggestion | None:
         return None
     r = RECIPES["marching-quasi-newton"]
     spec = f"seq2seq:windows={marching_windows(ctx)}"
-    return Suggestion(r.evidence, spec, r.args, train_command(ctx, [spec], r.args), recipe=r.name)
+    args = _with_root_time(r.args) if ctx.kinked else r.args
+    return Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name)
+
+
+def _with_root_time(args: tuple[str, ...]) -> tuple[str, ...]:
+    """A recipe's arguments with ``root_time=1`` on its periodic network (``Context.kinked``)."""
+    return tuple(a + ",root_time=1" if a.startswith("periodic:") else a for a in args)
 
 
 def second_order(ctx: Context, finding: str) -> Suggestion | None:
@@ -624,6 +641,8 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
         out += _rad(ctx, every, "resample collocation points where the residual is large")
     elif finding.name == "seam-error" and finding.evidence.get("undeclared_kink"):
         out.append(_plain_network(ctx))
+    elif finding.name == "seam-error" and ctx.kinked:
+        out.append(_sug(ctx, ROOT_TIME_EVIDENCE, None, ("--model", "periodic:width=30,depth=3,harmonics=3,root_time=1")))
     elif finding.name == "still-improving":
         out.append(_sug(ctx, "train longer (twice the Adam steps)", None, ("--steps", str(2 * ctx.adam_steps))))
     elif finding.name == "high-frequency-error":
