@@ -346,12 +346,10 @@ def test_auto_second_order_recipes_only_when_asked():
     ac = make_context(make_problem("allen-cahn"), {}, remedy_specs())
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "ic": 1.0})], ac), recipes=True)
     assert c.recipe == "marching-quasi-newton" and c.specs == ("seq2seq:windows=4",)  # its record: 4 windows
-    # Allen–Cahn's u0 jumps in slope across its seam (1.57 of its largest slope, declared periodic): kinked, the
-    # recipe's network takes the √t input; convection's sin x and KdV's cos πx are smooth, so theirs do not
-    assert ac.kinked and c.model == ("periodic", {"width": "30", "depth": "3", "root_time": "1"})
-    assert "--model periodic:width=30,depth=3,root_time=1 " in c.reasons[-1]["choice"]
+    # Allen–Cahn's u0 jumps in slope across its seam (1.57 of its largest slope, declared periodic): kinked;
+    # convection's sin x and KdV's cos πx are smooth. The marching recipe keeps its own network (measured)
+    assert ac.kinked and c.model is None
     assert not beta50.kinked and not make_context(make_problem("kdv"), {}, remedy_specs()).kinked
-    assert choose(_with(beta50, conditioning_growth("beta", 1.0, 50.0, 0.7, 900.0)), recipes=True).model is None
     seam = Finding("seam-error", "warning", "", {"coord": "x", "share": 0.8, "ratio": 30.0, "lines": 8,
                                                 "undeclared_kink": False})
     assert [s.args for s in S.suggest(seam, ac)][0] == ("--model", "periodic:width=30,depth=3,harmonics=3,root_time=1")

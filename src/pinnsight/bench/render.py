@@ -1606,7 +1606,9 @@ SECTIONS.update({
               _records_row("allen-cahn-root-seq2seq4-ssb6k", "Allen–Cahn: SSBroyden 6000 per window, a √t input "
                            "(periodic:root_time=1)", (0, 1, 2)),
               _records_row("allen-cahn-root-ic2048-seq2seq4-ssb6k", "Allen–Cahn: the √t input and 2048 initial "
-                           "points (512)", (0, 1, 2)),
+                           "points (512)"),
+              _records_row("allen-cahn-root-rba-all-seq2seq4-ssb6k", "Allen–Cahn: the √t input and residual-based "
+                           "attention on every term"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "
