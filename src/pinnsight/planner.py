@@ -132,22 +132,12 @@ def _adopt_recipe(ordered, picks: _Picks, user_specs) -> str | None:
             continue
         replaced = [sp for sp in picks.specs if sp not in user_specs]
         picks.specs = list(user_specs) + ([s.spec] if s.spec is not None else [])
-        picks.weights, picks.model = {}, _recipe_model(s)
+        picks.weights, picks.model = {}, None
         picks.reasons.append({"finding": f.name, "choice": f"recipe {s.recipe}: "
                               + " ".join(([f"--remedy {s.spec}"] if s.spec else []) + list(s.args)),
                               "why": s.why, "note": "replaces " + (", ".join(replaced) or "nothing")})
         return s.recipe
     return None
-
-
-def _recipe_model(s) -> tuple[str, dict] | None:
-    """The network of an adopted recipe's suggestion where it differs from the recipe's own (the marching recipe's
-    √t input on kinked initial data, ``signatures.marching``); None where it is the recipe's."""
-    own = RECIPES[s.recipe].args
-    mine = [s.args[i + 1] for i, a in enumerate(s.args[:-1]) if a == "--model"]
-    if not mine or mine[0] in own:
-        return None
-    return parse_named(mine[0], "--model")
 
 
 def split_auto(specs: Sequence[str]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
