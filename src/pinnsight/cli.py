@@ -143,6 +143,9 @@ def _echo_result(config, m: dict, out: Path) -> dict:
 @click.option("--exact-bc", is_flag=True,
               help="Impose the Dirichlet conditions exactly: u = g + φ·N, φ a distance function of their boundary "
                    "(Sukumar & Srivastava 2022), instead of as penalty terms.")
+@click.option("--symmetric", is_flag=True,
+              help="Build the problem's declared reflection symmetries into the network (its group average: "
+                   "Burgers odd in x, Allen–Cahn even in x).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Run directory (new). Default runs/PROBLEM-TIME-sSEED.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--checkpoint-every", default="60", show_default=True, metavar="SECONDS",
@@ -201,7 +204,8 @@ def command_config(args):
 
 def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizers=(), model="mlp", points=(),
                  weights=(), seed="0", x64=False, eval_every="500", log_every="100", target=None, stall_steps="0",
-                 remedies=(), diagnostics=False, unknowns=(), data=None, held_out=None, noise=None, exact_bc=False):
+                 remedies=(), diagnostics=False, unknowns=(), data=None, held_out=None, noise=None, exact_bc=False,
+                 symmetric=False):
     """The ``TrainConfig`` of a ``pinnsight train`` command line (its options as click parsed them, raw strings:
     ``TrainConfig`` coerces them by the one rule set of ``pinnsight.spec``)."""
     from .config import PhaseConfig, TrainConfig
@@ -229,6 +233,7 @@ def train_config(problem, params=(), steps="5000", lbfgs_steps="1000", optimizer
         unknowns=tuple(unknowns),
         data=_data_config(data, held_out, noise),
         exact_bc=exact_bc,
+        symmetric=symmetric,
     )
 
 
@@ -285,7 +290,8 @@ def override_config(config, problem=None, given=None):
     if "model" in given:
         changes["model"], changes["model_options"] = _named(given["model"], "--model")
     fields = {"seed": "seed", "x64": "x64", "eval_every": "eval_every", "log_every": "log_every",
-              "target": "target_rel_l2", "stall_steps": "stall_steps", "exact_bc": "exact_bc"}
+              "target": "target_rel_l2", "stall_steps": "stall_steps", "exact_bc": "exact_bc",
+              "symmetric": "symmetric"}
     changes.update({field: given[option] for option, field in fields.items() if option in given})
     remedies = list(given["remedies"]) if given.get("remedies") else list(config.remedies)
     if given.get("diagnostics") and not any(str(r).split(":")[0] in ("grad-stats", "diagnostics") for r in remedies):

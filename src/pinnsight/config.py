@@ -228,6 +228,8 @@ class TrainConfig:
     #: the Dirichlet conditions imposed exactly, u = g + φ·N with φ a distance function of their boundary parts
     #: (Sukumar & Srivastava 2022; ``models.distance``) instead of as penalty terms
     exact_bc: bool = False
+    #: the problem's reflection symmetries built into the network (``Problem.symmetries``, ``models.symmetry``)
+    symmetric: bool = False
 
     def __post_init__(self):
         if not isinstance(self.problem, (str, Problem)):
@@ -246,6 +248,7 @@ class TrainConfig:
             "seed": (int, spec.all_of(spec.non_negative, spec.below(2**32, "2**32"))),
             "x64": (bool, None),
             "exact_bc": (bool, None),
+            "symmetric": (bool, None),
             "log_every": (int, spec.positive),
             "eval_every": (int, spec.positive),
             "stall_steps": (int, spec.non_negative),
@@ -255,6 +258,8 @@ class TrainConfig:
             object.__setattr__(self, name, spec.value(getattr(self, name), kind, "config", name, check))
         object.__setattr__(self, "data", DataConfig.from_value(self.data))
         problem = self.build_problem()
+        if self.symmetric and not problem.symmetries:
+            raise PinnsightError(f"symmetric: problem {problem.name!r} declares no symmetry (Problem.symmetries)")
         object.__setattr__(self, "unknowns", _resolve_unknowns(self.problem, problem, self.unknowns))
         terms = problem.term_names
         defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}
@@ -291,7 +296,8 @@ class TrainConfig:
 
     def model_kwargs(self) -> dict[str, Any]:
         """What ``models.make_model`` takes from the configuration besides the model's own options."""
-        return {"unknowns": self.unknown_bounds(), "exact_bc": self.exact_bc, **self.model_options}
+        return {"unknowns": self.unknown_bounds(), "exact_bc": self.exact_bc, "symmetric": self.symmetric,
+                **self.model_options}
 
     @property
     def problem_name(self) -> str:
@@ -317,8 +323,9 @@ class TrainConfig:
                  remedies=[{"name": r.name, "options": dict(r.options)} for r in self.remedies],
                  unknowns=[u.to_dict() for u in self.unknowns],
                  data=None if self.data is None else dataclasses.asdict(self.data))
-        if not self.exact_bc:  # recorded only when set: older files and their hashes unchanged
-            d.pop("exact_bc")
+        for flag in ("exact_bc", "symmetric"):  # recorded only when set: older files and their hashes unchanged
+            if not getattr(self, flag):
+                d.pop(flag)
         return d
 
     @classmethod

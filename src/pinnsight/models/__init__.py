@@ -17,6 +17,7 @@ from .embeddings import (
     periodic_options, plain_model, smooth_periodic_coords,
 )
 from .distance import ExactDirichlet, exact_dirichlet
+from .symmetry import Symmetrized, symmetrized
 from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
 from .mlp import MLP, glorot_normal
 from .unknowns import Unknowns, WithUnknowns, coefficients, unknown_values
@@ -64,11 +65,12 @@ def resolve_model_options(name: str, options: Mapping[str, Any] | None = None) -
 
 
 def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=None, unknowns=None,
-               exact_bc: bool = False, **options: Any):
+               exact_bc: bool = False, symmetric: bool = False, **options: Any):
     """Build model ``name`` for points of dimension ``in_size`` with parameters of ``dtype``; with a
     ``problem``, options the model derives from it (its ``from_problem``) are filled in first. ``unknowns``:
     ``name -> (initial, lo, hi)`` of coefficients trained with the network (``WithUnknowns``); ``exact_bc``: the
-    problem's Dirichlet conditions imposed exactly (``distance.ExactDirichlet``)."""
+    problem's Dirichlet conditions imposed exactly (``distance.ExactDirichlet``); ``symmetric``: the problem's
+    reflection symmetries built in (``symmetry.Symmetrized``, the group average of the network)."""
     resolved = resolve_model_options(name, options)
     spec = _MODELS[name]
     if problem is not None and spec.from_problem is not None:
@@ -83,6 +85,8 @@ def make_model(name: str, in_size: int, *, key: jax.Array, dtype=None, problem=N
                              f"({', '.join(problem.fields)}): use mlp, modified-mlp, fourier or periodic")
     if exact_bc:
         net = exact_dirichlet(net, problem)
+    if symmetric:
+        net = symmetrized(net, problem)
     if not unknowns:
         return net
     initial = {k: v[0] for k, v in unknowns.items()}
@@ -122,6 +126,6 @@ register_model(
 
 __all__ = [
     "Embedded", "ExactDirichlet", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "RootTime", "Standardize",
-    "MLP", "ModelSpec", "Unknowns", "WithUnknowns", "coefficients", "unknown_values", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
+    "Symmetrized", "MLP", "ModelSpec", "Unknowns", "WithUnknowns", "coefficients", "unknown_values", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
     "smooth_periodic_coords",
 ]

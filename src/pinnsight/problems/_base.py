@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import PinnsightError
 from ..spec import coerce
+from .symmetry import Reflection, check_reflections
 
 Coefficients = Mapping[str, Any]
 ResidualFn = Callable[..., jax.Array]
@@ -421,6 +422,8 @@ class Problem:
     #: ``reference_at(c, points)``: the reference at scattered points (n, d) -> (n,) or (n, fields) — a
     #: finite-element solution probed there (``nodes``: the evaluation on a mesh's nodes); None: ``exact``, if any
     reference_at: Callable[[Coefficients, np.ndarray], np.ndarray] | None = None
+    #: mirrors that leave the problem unchanged (``symmetry.Reflection``): ``--symmetric`` builds a network with them
+    symmetries: tuple[Reflection, ...] = ()
 
     def __post_init__(self):
         """Checked once, when built (``check_problem``): a bad part fails here, naming the problem and the part,
@@ -564,6 +567,7 @@ def check_problem(problem: Problem) -> None:
     _check_coefficients(problem.coefficients, err)
     _check_domain(problem, err)
     normalise("fields", _names(problem.fields, err, "fields", "field"))
+    normalise("symmetries", check_reflections(problem, err))
     normalise("equations", _names(problem.equations, err, "equations", "equation"))
     if problem.n_fields > 1 and set(problem.fields) & set(coords):
         raise err("fields", f"a field cannot be named like a coordinate ({sorted(set(problem.fields) & set(coords))})")
