@@ -96,3 +96,18 @@ def test_symmetric_is_recorded_and_refused_without_a_declared_symmetry(capsys, t
     assert code == 2
     one_error_line(err, "declares no symmetry")
     assert not (tmp_path / "r").exists()
+
+
+def test_the_report_offers_the_symmetric_network_once():
+    from pinnsight.diagnostics.signatures import Finding, make_context, suggest, untried
+    from pinnsight.remedies import remedy_specs
+
+    finding = Finding("loss-low-error-high", "warning", "", {})
+    burgers = make_context(make_problem("burgers"), {}, remedy_specs())
+    assert burgers.mirrored
+    assert ("--symmetric",) in [s.args for s in suggest(finding, burgers)]
+    done = make_context(make_problem("burgers"), {}, remedy_specs(), tried=("symmetric",))
+    assert ("--symmetric",) not in [s.args for s in untried(suggest(finding, done), done)]
+    convection = make_context(make_problem("convection"), {}, remedy_specs())
+    assert not convection.mirrored and ("--symmetric",) not in [s.args for s in suggest(finding, convection)]
+    assert ("--symmetric",) not in [s.args for s in suggest(Finding("stall", "warning", "", {}), burgers)]

@@ -167,7 +167,7 @@ def diagnose(data: RunData, *, ntk_points: int = 256, constraint_points: int = 6
     sizes = {"res": ntk_points, **{c.name: constraint_points for c in problem.constraints}}
     sub, jac, spectra = _trained_ntk(problem, static, params, train_batch, coeffs, config, sizes, x64, conditioning,
                                      evidence)
-    tried = [r.name for r in config.remedies] + [p.name for p in config.phases]
+    tried = [r.name for r in config.remedies] + [p.name for p in config.phases] + ["symmetric"] * config.symmetric
     ctx = S.make_context(problem, _given_params(config), available if available is not None else remedy_specs(),
                          _adam_steps(config), tried)
     if ctx.coefficient is not None:  # the NTK at initialisation, at the small and at the target coefficient

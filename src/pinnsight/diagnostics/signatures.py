@@ -420,6 +420,7 @@ class Context:
     tried: frozenset[str] = frozenset()  # the remedies and optimizer phases the diagnosed run already used
     kinked: bool = False  # time-dependent, and the initial data jumps in slope across a seam the problem declares
     # periodic in slope (Allen–Cahn's x² cos πx: a kink of the problem itself, whose layer grows like √t)
+    mirrored: bool = False  # the problem declares reflection symmetries (``--symmetric`` builds them in)
 
 
 def make_context(problem, params: Mapping[str, Any], available, adam_steps: int = 5000, tried=()) -> Context:
@@ -434,7 +435,7 @@ def make_context(problem, params: Mapping[str, Any], available, adam_steps: int 
     smooth = bool(periodic) and not undeclared_seam_jumps(problem, periodic)
     kinked = smooth and problem.time is not None and any((seam_jump(problem, i, 1) or 0.0) > KINK for i in periodic)
     return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
-                   frozenset(available), adam_steps, smooth, frozenset(tried), kinked)
+                   frozenset(available), adam_steps, smooth, frozenset(tried), kinked, bool(problem.symmetries))
 
 
 #: the relative slope jump across a periodic seam above which the initial data counts as kinked (Allen–Cahn: 1.57;
@@ -443,6 +444,20 @@ KINK = 0.01
 #: the √t input where initial data is kinked (the problem's own kink, a parabolic layer at the seam)
 ROOT_TIME_EVIDENCE = ("a √t input follows the layer a kinked initial condition starts at the seam (Allen–Cahn, the "
                       "record recipe, seeds 0–2: 9.9e-6 / 2.1e-5 / 1.5e-5 against 1.2e-5 / 2.5e-5 / 1.0e-4 without)")
+
+
+#: where a symmetric network helps: an error the loss does not see, at a feature the mirror pins (a shock, a seam)
+MIRROR_FINDINGS = ("loss-low-error-high", "points-overfit", "seam-error")
+MIRROR_EVIDENCE = ("build the problem's mirror symmetry into the network (its group average), on half the points: "
+                   "the shock or the seam kink is then centred by construction ({})")
+MIRROR_MEASURED = "Burgers, the record recipe, seed 2: 1.1e-5 → 4.9e-8"
+
+
+def mirror(ctx: Context, finding: str) -> Suggestion | None:
+    """``--symmetric`` where the problem declares a symmetry and ``finding`` is an error the mirror can pin."""
+    if not ctx.mirrored or finding not in MIRROR_FINDINGS:
+        return None
+    return _sug(ctx, MIRROR_EVIDENCE.format(MIRROR_MEASURED), None, ("--symmetric",))
 
 
 def train_command(ctx: Context, specs: Sequence[str] = (), args: Sequence[str] = ()) -> str:
@@ -644,13 +659,15 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
         sigma = max(1.0, float(finding.evidence.get("sigma", 1.0)))
         out.append(_sug(ctx, "random Fourier features let an MLP fit fine scales (Wang, Wang & Perdikaris 2021)",
                         None, ("--model", f"fourier:sigma={sigma:g}")))
-    out += [s for s in (marching(ctx, finding.name), second_order(ctx, finding.name)) if s is not None]
+    out += [s for s in (marching(ctx, finding.name), second_order(ctx, finding.name), mirror(ctx, finding.name))
+            if s is not None]
     return tuple(out)
 
 
 def _uses(suggestion: Suggestion) -> frozenset[str]:
     """The remedies and optimizer phases a suggestion adds (its spec's remedy, its recipe's phases)."""
     names = {suggestion.spec.split(":")[0]} if suggestion.spec else set()
+    names |= {"symmetric"} if "--symmetric" in suggestion.args else set()
     if suggestion.recipe is not None:
         names |= {name for name, _ in RECIPES[suggestion.recipe].phases if name != "adam"}
     return frozenset(names)
