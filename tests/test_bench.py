@@ -364,8 +364,10 @@ def test_records_suite_carries_the_published_records_and_selects_cases_and_seeds
     assert published["burgers"] == 8.25e-9 and published["helmholtz"] == 5.83e-6 and published["kdv"] == 4.27e-4
     assert all(t.config.x64 for t in rec.tasks()) and all(c.published.source in rec.sources
                                                           for c in rec.cases if c.published)
-    one = rec.select(("burgers",), (1,))
-    assert [(c.name, c.seeds) for c in one.cases] == [("burgers", (1,))] and len(one.tasks()) == 1
+    one = rec.select(("burgers-symmetric",), (1,))
+    assert [(c.name, c.seeds) for c in one.cases] == [("burgers-symmetric", (1,))] and len(one.tasks()) == 1
+    assert one.tasks()[0].config.symmetric and not rec.select(("burgers",), (1,)).tasks()[0].config.symmetric
+    assert [c.name for c in rec.select(("burgers",)).cases] == ["burgers", "burgers-symmetric"]
     both = rec.select(("convection",))  # a problem name selects all its cases
     assert [c.name for c in both.cases] == ["convection-40", "convection-50"]
     with pytest.raises(PinnsightError, match="no case 'nope'"):

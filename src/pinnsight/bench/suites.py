@@ -24,7 +24,7 @@ A suite file::
 Case keys: ``name`` (default: problem, coefficients and remedies), ``problem``, ``params``, ``remedies``,
 ``seeds``, ``published``, ``engine`` ("pinnsight", or "deepxde" for the peer, see ``bench.peers``) and the
 ``TrainConfig`` fields ``model, model_options, phases, points, weights, x64,
-log_every, eval_every, target_rel_l2, stall_steps, stall_rtol`` (the phases are the budget).
+log_every, eval_every, target_rel_l2, stall_steps, stall_rtol, exact_bc, symmetric`` (the phases are the budget).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .peers import check_engine_case
 
 #: TrainConfig fields a case may set (seed comes from the suite's seeds; remedies are handled separately)
 CONFIG_KEYS = ("model", "model_options", "phases", "points", "weights", "x64", "log_every", "eval_every",
-               "target_rel_l2", "stall_steps", "stall_rtol")
+               "target_rel_l2", "stall_steps", "stall_rtol", "exact_bc", "symmetric")
 CASE_KEYS = ("name", "problem", "params", "remedies", "seeds", "published", "engine", *CONFIG_KEYS)
 SUITE_KEYS = ("description", "seeds", "sources", "defaults", "case")
 PUBLISHED_KEYS = ("rel_l2", "source", "where")
