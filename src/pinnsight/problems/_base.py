@@ -575,15 +575,20 @@ def check_problem(problem: Problem) -> None:
         raise err("options", f"expected a mapping, got {problem.options!r}")
     _check_signature(problem.residual, len(coords) + 2, err, "residual", f"residual(u, {', '.join(coords)}, c)")
     normalise("constraints", _checked_constraints(problem, err))
+    _check_solution_signatures(problem, coords, err)
+    if problem.reference_shape is not None:
+        normalise("reference_shape", _checked_shape(problem.reference_shape, len(coords), err))
+    _check_abstractly(problem, err)
+
+
+def _check_solution_signatures(problem: "Problem", coords: tuple[str, ...], err: Callable) -> None:
+    """The signatures of the exact solution and the reference solvers, where the problem has them."""
     if problem.exact is not None:
         _check_signature(problem.exact, len(coords) + 1, err, "exact", f"exact({', '.join(coords)}, c)")
     if problem.reference is not None:
         _check_signature(problem.reference, 2, err, "reference", "reference(c, axes)")
     if problem.reference_at is not None:
         _check_signature(problem.reference_at, 2, err, "reference_at", "reference_at(c, points)")
-    if problem.reference_shape is not None:
-        normalise("reference_shape", _checked_shape(problem.reference_shape, len(coords), err))
-    _check_abstractly(problem, err)
 
 
 def _names(value: Any, err: Callable, part: str, what: str) -> tuple[str, ...]:
