@@ -9,7 +9,7 @@ from typing import Any
 
 from . import spec
 from .errors import PinnsightError
-from .models import resolve_model_options
+from .models import require_symmetries, resolve_model_options
 from .optimizers import phase_specs
 from .problems import Problem, make_problem, problem_specs, resolve_params
 
@@ -258,8 +258,8 @@ class TrainConfig:
             object.__setattr__(self, name, spec.value(getattr(self, name), kind, "config", name, check))
         object.__setattr__(self, "data", DataConfig.from_value(self.data))
         problem = self.build_problem()
-        if self.symmetric and not problem.symmetries:
-            raise PinnsightError(f"symmetric: problem {problem.name!r} declares no symmetry (Problem.symmetries)")
+        if self.symmetric:
+            require_symmetries(problem)
         object.__setattr__(self, "unknowns", _resolve_unknowns(self.problem, problem, self.unknowns))
         terms = problem.term_names
         defaults = {"res": 1000, **{c.name: c.n_points for c in problem.constraints}}

@@ -17,7 +17,7 @@ from .embeddings import (
     periodic_options, plain_model, smooth_periodic_coords,
 )
 from .distance import ExactDirichlet, exact_dirichlet
-from .symmetry import Symmetrized, symmetrized
+from .symmetry import Symmetrized, require_symmetries, symmetrized
 from .linear_fourier import LinearFourier, linear_fourier_model, linear_fourier_options
 from .mlp import MLP, glorot_normal
 from .unknowns import Unknowns, WithUnknowns, coefficients, unknown_values

@@ -41,11 +41,16 @@ class Symmetrized(eqx.Module):
         return total / 2 ** len(self.mirrors)
 
 
+def require_symmetries(problem) -> tuple:
+    """The reflections ``problem`` declares; PinnsightError (one line) when it declares none."""
+    if not problem.symmetries:
+        raise PinnsightError(f"symmetric: problem {problem.name!r} declares no symmetry (Problem.symmetries)")
+    return tuple(problem.symmetries)
+
+
 def symmetrized(net, problem) -> Symmetrized:
     """``net`` with every reflection ``problem`` declares (raises PinnsightError when it declares none)."""
-    reflections = tuple(getattr(problem, "symmetries", ()) or ())
-    if not reflections:
-        raise PinnsightError(f"--symmetric: problem {problem.name!r} declares no symmetry (Problem.symmetries)")
+    reflections = require_symmetries(problem)
     n = problem.n_fields
     return Symmetrized(net, tuple((problem.coords.index(r.coord), float(r.center)) for r in reflections),
                        tuple(r.signs(n) for r in reflections), n == 1)
