@@ -251,6 +251,25 @@ def _data_config(path, held_out, noise, base=None):
     return DataConfig(**fields)
 
 
+def _override_phases(phases, given) -> tuple:
+    """``--optimizer`` replaces the phases; ``--steps`` / ``--lbfgs-steps`` set the steps of the adam / lbfgs ones."""
+    import dataclasses
+
+    from .config import PhaseConfig
+
+    if given.get("optimizers"):
+        return tuple(PhaseConfig.from_value(s) for s in given["optimizers"])
+    phases = list(phases)
+    for name, option in (("adam", "steps"), ("lbfgs", "lbfgs_steps")):
+        if option in given:
+            if not any(p.name == name for p in phases):
+                raise PinnsightError(f"--{option.replace('_', '-')} sets the steps of the {name} phase, but "
+                                     f"the config has none ({', '.join(p.name for p in phases) or 'no phases'}); "
+                                     "use --optimizer to give the phases")
+            phases = [dataclasses.replace(p, steps=given[option]) if p.name == name else p for p in phases]
+    return tuple(phases)
+
+
 def override_config(config, problem=None, given=None):
     """``config`` (from a --config file) with the ``pinnsight train`` options the user passed (``given``: option
     name -> click's value, only those on the command line) put over it: a PROBLEM other than the file's trains
@@ -260,7 +279,6 @@ def override_config(config, problem=None, given=None):
     options replace the file's; ``--diagnostics`` adds grad-stats."""
     import dataclasses
 
-    from .config import PhaseConfig
     from .problems import make_problem
 
     given = dict(given or {})
@@ -275,18 +293,7 @@ def override_config(config, problem=None, given=None):
     changes.update(params={**params, **_pairs(given.get("params", ()), "-p")},
                    points={**points, **_pairs(given.get("points", ()), "--points")},
                    weights={**weights, **_pairs(given.get("weights", ()), "--weight")})
-    if given.get("optimizers"):
-        changes["phases"] = tuple(PhaseConfig.from_value(s) for s in given["optimizers"])
-    else:
-        phases = list(config.phases)
-        for name, option in (("adam", "steps"), ("lbfgs", "lbfgs_steps")):
-            if option in given:
-                if not any(p.name == name for p in phases):
-                    raise PinnsightError(f"--{option.replace('_', '-')} sets the steps of the {name} phase, but "
-                                         f"the config has none ({', '.join(p.name for p in phases) or 'no phases'}); "
-                                         "use --optimizer to give the phases")
-                phases = [dataclasses.replace(p, steps=given[option]) if p.name == name else p for p in phases]
-        changes["phases"] = tuple(phases)
+    changes["phases"] = _override_phases(config.phases, given)
     if "model" in given:
         changes["model"], changes["model_options"] = _named(given["model"], "--model")
     fields = {"seed": "seed", "x64": "x64", "eval_every": "eval_every", "log_every": "log_every",

@@ -276,11 +276,7 @@ class TrainConfig:
         from .remedies import owns_points, validate_specs
 
         object.__setattr__(self, "remedies", validate_specs(self.remedies, problem))
-        if any(p.options.get("fresh") for p in self.phases):
-            owner = next((r for r in self.remedies if owns_points(r)), None)
-            if owner is not None:
-                raise PinnsightError(f"adam:fresh=1 draws its own points every step; remedy {owner.name} "
-                                     "places the points itself: use one or the other")
+        _check_fresh_points(self.phases, self.remedies, owns_points)
         _check_sum_of_squares(self.phases, self.remedies)
 
     def build_problem(self):
@@ -459,6 +455,15 @@ def read_config_file(path) -> TrainConfig:
         return TrainConfig.from_dict(data)
     except PinnsightError as e:
         raise PinnsightError(f"--config {path}: {e}") from None
+
+
+def _check_fresh_points(phases, remedies, owns_points) -> None:
+    """``adam:fresh=1`` draws its own points every step: refused beside a remedy that places the points."""
+    if any(p.options.get("fresh") for p in phases):
+        owner = next((r for r in remedies if owns_points(r)), None)
+        if owner is not None:
+            raise PinnsightError(f"adam:fresh=1 draws its own points every step; remedy {owner.name} "
+                                 "places the points itself: use one or the other")
 
 
 def _check_sum_of_squares(phases, remedies) -> None:

@@ -14,7 +14,7 @@ import re
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -145,6 +145,18 @@ def pending_tasks(suite: Suite, db: ResultsDB, retry_failed: bool = False) -> tu
     return todo, len(tasks) - len(todo)
 
 
+def _tally(summary: SweepSummary, task, result: Mapping) -> str:
+    """Count one finished run into ``summary``; its line for the log."""
+    if result.get("status") == OK:
+        summary.ok += 1
+        how = "".join(f", {k}" for k in ("recovered", "resumed") if result.get(k))
+        return f"rel_l2 = {_num(result.get('rel_l2'))}  ({result['wall_s']:.1f} s, stop: {result['stop_reason']}{how})"
+    summary.failed += 1
+    first_line = (result.get("error") or "unknown error").splitlines()[0]
+    summary.failures.append((task_label(task), first_line))
+    return f"FAILED: {first_line}"
+
+
 def run_suite(
     suite: Suite,
     db_path: Path = DEFAULT_DB,
@@ -185,17 +197,7 @@ def run_suite(
                 except Exception as e:  # noqa: BLE001 - e.g. the worker died (KilledWorker)
                     result = {"status": FAILED, "error": f"{type(e).__name__}: {e}"}
                 db.record(make_row(suite, task, result, command))
-                if result.get("status") == OK:
-                    summary.ok += 1
-                    how = "".join(f", {k}" for k in ("recovered", "resumed") if result.get(k))
-                    detail = (f"rel_l2 = {_num(result.get('rel_l2'))}  ({result['wall_s']:.1f} s, "
-                              f"stop: {result['stop_reason']}{how})")
-                else:
-                    summary.failed += 1
-                    first_line = (result.get("error") or "unknown error").splitlines()[0]
-                    summary.failures.append((task_label(task), first_line))
-                    detail = f"FAILED: {first_line}"
-                echo(f"[{n}/{len(todo)}] {task_label(task)}: {detail}")
+                echo(f"[{n}/{len(todo)}] {task_label(task)}: {_tally(summary, task, result)}")
     summary.wall_s = time.perf_counter() - t0
     return summary
 

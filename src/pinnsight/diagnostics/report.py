@@ -379,6 +379,34 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _measurement_lines(ev: Mapping) -> list[str]:
+    """The measured numbers: per-term gradients, the empirical NTK, the Gauss–Newton matrix, the coefficient probe."""
+    lines = ["## Measurements", "", "Per-term gradients of the unweighted losses at the trained parameters "
+              "(training points):", "", "| term | loss (train) | loss (fresh points) | ‖∇L‖ | max | mean | std |",
+              "|---|---|---|---|---|---|---|"]
+    for k in ev["grad_norms"]:
+        lines.append(f"| {k} | {ev['train_losses'][k]:.3e} | {ev['fresh_losses'][k]:.3e} | {ev['grad_norms'][k]:.3e} "
+                     f"| {ev['grad_max'][k]:.3e} | {ev['grad_mean'][k]:.3e} | {ev['grad_std'][k]:.3e} |")
+    ntk = ev["ntk"]
+    lines += ["", f"Empirical NTK on a subsample ({_fmt(ntk['rows'])} rows, {ntk['dtype']}):", "",
+              "| block | λ_max | trace |", "|---|---|---|"]
+    for b, lam in ntk["lambda_max"].items():
+        lines.append(f"| K_{b} | {lam:.3e} | {ntk['traces'].get(b, sum(ntk['traces'].values())):.3e} |")
+    lines += ["", f"NTK spread λ_max(K_res) / min_c λ_max(K_cc) = {ntk['spread']:.3g}."]
+    if "gauss_newton" in ev:
+        g = ev["gauss_newton"]
+        lines += ["", f"Gauss–Newton matrix JᵀJ (rows scaled by √(w/N), {g['dtype']}): condition number "
+                  f"{g['cond']:.3e} on its nonzero spectrum (eigenvalues above {g['rtol']:.1e}·λ_max), numerical "
+                  f"rank {g['rank']} of {g['n_rows']} rows / {g['n_params']} parameters (λ_max {g['eig_max']:.3e}, "
+                  f"λ_min {g['eig_min']:.3e}). At a rank cutoff the number mostly measures the cutoff; compare it "
+                  "between runs of the same size, in float64."]
+    if "coefficient_probe" in ev:
+        p = ev["coefficient_probe"]
+        lines += ["", f"At initialisation: NTK spread {p['spread']['small']:.3g} at {p['coef']}={p['small']:g}, "
+                  f"{p['spread']['target']:.3g} at {p['coef']}={p['target']:g}."]
+    return lines
+
+
 def report_markdown(diag: Diagnosis, data: RunData, figs: Mapping[str, str]) -> str:
     """The findings in words with their evidence, the suggested commands, the measured numbers and figures."""
     c, ev = data.config, diag.evidence
@@ -404,29 +432,7 @@ def report_markdown(diag: Diagnosis, data: RunData, figs: Mapping[str, str]) -> 
             for s in f.suggestions:
                 lines += [f"- {s.why}:", f"  `{s.command}`"]
             lines.append("")
-    lines += ["## Measurements", "", "Per-term gradients of the unweighted losses at the trained parameters "
-              "(training points):", "", "| term | loss (train) | loss (fresh points) | ‖∇L‖ | max | mean | std |",
-              "|---|---|---|---|---|---|---|"]
-    for k in ev["grad_norms"]:
-        lines.append(f"| {k} | {ev['train_losses'][k]:.3e} | {ev['fresh_losses'][k]:.3e} | {ev['grad_norms'][k]:.3e} "
-                     f"| {ev['grad_max'][k]:.3e} | {ev['grad_mean'][k]:.3e} | {ev['grad_std'][k]:.3e} |")
-    ntk = ev["ntk"]
-    lines += ["", f"Empirical NTK on a subsample ({_fmt(ntk['rows'])} rows, {ntk['dtype']}):", "",
-              "| block | λ_max | trace |", "|---|---|---|"]
-    for b, lam in ntk["lambda_max"].items():
-        lines.append(f"| K_{b} | {lam:.3e} | {ntk['traces'].get(b, sum(ntk['traces'].values())):.3e} |")
-    lines += ["", f"NTK spread λ_max(K_res) / min_c λ_max(K_cc) = {ntk['spread']:.3g}."]
-    if "gauss_newton" in ev:
-        g = ev["gauss_newton"]
-        lines += ["", f"Gauss–Newton matrix JᵀJ (rows scaled by √(w/N), {g['dtype']}): condition number "
-                  f"{g['cond']:.3e} on its nonzero spectrum (eigenvalues above {g['rtol']:.1e}·λ_max), numerical "
-                  f"rank {g['rank']} of {g['n_rows']} rows / {g['n_params']} parameters (λ_max {g['eig_max']:.3e}, "
-                  f"λ_min {g['eig_min']:.3e}). At a rank cutoff the number mostly measures the cutoff; compare it "
-                  "between runs of the same size, in float64."]
-    if "coefficient_probe" in ev:
-        p = ev["coefficient_probe"]
-        lines += ["", f"At initialisation: NTK spread {p['spread']['small']:.3g} at {p['coef']}={p['small']:g}, "
-                  f"{p['spread']['target']:.3g} at {p['coef']}={p['target']:g}."]
+    lines += _measurement_lines(ev)
     lines += ["", f"Error spectrum: {_fmt(ev['spectrum'])}.", "", "## Figures", ""]
     for what, name in figs.items():
         lines += [f"![{what}]({name})", ""]

@@ -611,12 +611,19 @@ def _plain_network(ctx: Context) -> Suggestion:
                      "represent the kink (reaction ρ = 5: 1.2e-4 → 7.4e-7)", None, ("--model", "mlp:width=30,depth=3"))
 
 
+def _curriculum(ctx: Context) -> Suggestion | None:
+    """Training at an easy coefficient first, when the problem has one and curriculum is available."""
+    c = ctx.coefficient
+    if not c or "curriculum" not in ctx.available:
+        return None
+    return _sug(ctx, f"train at {c[0]}={c[2]:g} first and raise it to {c[1]:g} in stages (Krishnapriyan et al. 2021)",
+                curriculum_spec(*c))
+
+
 def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
     """Remedies to try for ``finding``, best first, each with its command line."""
     out: list[Suggestion] = []
-    c = ctx.coefficient
-    curriculum = (_sug(ctx, f"train at {c[0]}={c[2]:g} first and raise it to {c[1]:g} in stages (Krishnapriyan et "
-                       "al. 2021)", curriculum_spec(*c)) if c and "curriculum" in ctx.available else None)
+    curriculum = _curriculum(ctx)
     every = max(100, ctx.adam_steps // 10)
     if finding.name == "conditioning-growth" and curriculum:
         out.append(curriculum)

@@ -42,6 +42,34 @@ KIND = "hard-constraint-family"
 FAMILY_FILES = ("config.json", "metrics.json", "history.csv", "params.eqx")
 
 
+
+def _checked_ranges(problem: str, given: dict) -> dict[str, tuple[float, float]]:
+    """``--param-range`` values as ``{name: (lo, hi)}``: numeric parameters of *problem*, ``lo < hi``."""
+    pspec = problem_specs()[problem]
+    ranges = {}
+    for name, rng in given.items():
+        if name not in pspec.params or pspec.params[name].choices is not None:
+            numeric = [k for k, p in pspec.params.items() if p.choices is None]
+            raise PinnsightError(
+                f"train-family: {name!r} is not a numeric parameter of {problem} (numeric: {', '.join(numeric)})"
+            )
+        lo, hi = (float(resolve_params(problem, {name: v})[name]) for v in rng)
+        if not lo < hi:
+            raise PinnsightError(f"train-family: range {name}={lo:g}:{hi:g} must have LO < HI")
+        ranges[name] = (lo, hi)
+    return ranges
+
+
+def _checked_validate(ranges: dict, given: dict) -> dict[str, tuple[float, ...]]:
+    """Validation values per ranged parameter (default: its ends and centre), each inside its range."""
+    validate = {}
+    for name, (lo, hi) in ranges.items():
+        vals = tuple(spec.coerce(v, float, "validate", name) for v in given.get(name, (lo, 0.5 * (lo + hi), hi)))
+        if not vals or any(not lo <= v <= hi for v in vals):
+            raise PinnsightError(f"validate: {name} values {vals} must lie in the range [{lo:g}, {hi:g}]")
+        validate[name] = vals
+    return validate
+
 @dataclass(frozen=True)
 class FamilyConfig:
     """A family run: ``problem`` with fixed ``params``, ``ranges`` {name: (lo, hi)} of the family parameters,
@@ -70,18 +98,7 @@ class FamilyConfig:
             resolve_params(self.problem)  # raises the registry's "unknown problem" error
         if not self.ranges:
             raise PinnsightError("train-family: give at least one --param-range NAME=LO:HI")
-        pspec = problem_specs()[self.problem]
-        ranges = {}
-        for name, rng in self.ranges.items():
-            if name not in pspec.params or pspec.params[name].choices is not None:
-                numeric = [k for k, p in pspec.params.items() if p.choices is None]
-                raise PinnsightError(
-                    f"train-family: {name!r} is not a numeric parameter of {self.problem} (numeric: {', '.join(numeric)})"
-                )
-            lo, hi = (float(resolve_params(self.problem, {name: v})[name]) for v in rng)
-            if not lo < hi:
-                raise PinnsightError(f"train-family: range {name}={lo:g}:{hi:g} must have LO < HI")
-            ranges[name] = (lo, hi)
+        ranges = _checked_ranges(self.problem, self.ranges)
         object.__setattr__(self, "ranges", ranges)
         clash = sorted(set(self.params) & set(ranges))
         if clash:
@@ -112,14 +129,7 @@ class FamilyConfig:
                    **{k: spec.value(v, float, "weights", k, spec.non_negative) for k, v in self.weights.items()}}
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "weights", weights)
-        validate = {}
-        for name, (lo, hi) in ranges.items():
-            given = self.validate.get(name, (lo, 0.5 * (lo + hi), hi))
-            vals = tuple(spec.coerce(v, float, "validate", name) for v in given)
-            if not vals or any(not lo <= v <= hi for v in vals):
-                raise PinnsightError(f"validate: {name} values {vals} must lie in the range [{lo:g}, {hi:g}]")
-            validate[name] = vals
-        object.__setattr__(self, "validate", validate)
+        object.__setattr__(self, "validate", _checked_validate(ranges, self.validate))
 
     @property
     def names(self) -> tuple[str, ...]:
