@@ -87,6 +87,24 @@ def test_bad_declarations_are_refused_when_the_problem_is_built(reflection, mess
         dataclasses.replace(make_problem("burgers"), symmetries=(reflection,))
 
 
+def test_a_non_box_domain_must_be_its_own_mirror_image():
+    from pinnsight.geometry import Disk, Polygon
+    from pinnsight.problems import Problem
+
+    def square(domain, *symmetries):
+        return Problem(name="sq", coords=("x", "y"), bounds=((-1.0, 1.0), (-1.0, 1.0)), time=None,
+                       residual=lambda u, x, y, c: u(x, y), constraints=(), domain=domain,
+                       symmetries=symmetries)
+
+    assert square(Disk((0.0, 0.3), 0.5), Reflection("x")).symmetries == (Reflection("x"),)
+    with pytest.raises(PinnsightError, match="does not map the domain Disk onto itself"):
+        square(Disk((0.0, 0.3), 0.5), Reflection("y"))  # off-centre in y: the box is symmetric, the disk is not
+    kite = Polygon(((-0.5, 0.0), (0.0, -0.5), (0.8, 0.0), (0.0, 0.5)))  # mirror in y only
+    assert square(kite, Reflection("y")).symmetries
+    with pytest.raises(PinnsightError, match="does not map the domain Polygon onto itself"):
+        square(kite, Reflection("x"))
+
+
 def test_symmetric_is_recorded_and_refused_without_a_declared_symmetry(capsys, tmp_path):
     config = TrainConfig(problem="burgers", symmetric=True, phases=(PhaseConfig("adam", 1),))
     assert config.to_dict()["symmetric"] is True

@@ -5,7 +5,7 @@ u → −u; Allen–Cahn: x → −x with u → u) has a solution with that symm
 a network that has it exactly (``models.symmetry.Symmetrized``): the shock of Burgers then sits at x = 0 and the
 kink of Allen–Cahn's seam at x = ±1 by construction, whatever the training does. The declaration is the problem's
 claim; ``check_reflections`` only checks that it is well formed (the coordinate exists, is not time, and the mirror
-maps the box onto itself) — the tests check the built-in claims against the references.
+maps the box, and a non-box domain, onto itself) — the tests check the built-in claims against the references.
 """
 
 from __future__ import annotations
@@ -45,8 +45,29 @@ def check_reflections(problem: Any, err: Callable[[str, str], Exception]) -> tup
         if not isinstance(r.center, (int, float)) or not math.isclose(lo + hi, 2 * r.center, abs_tol=1e-12 * (hi - lo)):
             raise err("symmetries", f"the mirror of {r.coord!r} about {r.center!r} does not map [{lo:g}, {hi:g}] onto "
                                     "itself")
+        if problem.domain is not None and not _mirrors_onto_itself(problem, r):
+            raise err("symmetries", f"the mirror of {r.coord!r} about {r.center:g} does not map the domain "
+                                    f"{type(problem.domain).__name__} onto itself")
         signs = r.signs(len(problem.fields))
         if len(signs) != len(problem.fields) or any(s not in (-1.0, 1.0) for s in signs):
             raise err("symmetries", f"sign of the reflection of {r.coord!r} must be ±1 "
                                     f"(one per field for {len(problem.fields)} fields), got {r.sign!r}")
     return items
+
+
+def _mirrors_onto_itself(problem: Any, r: Reflection, n: int = 512) -> bool:
+    """Whether the mirror maps the problem's domain (a geometry shape) into itself, on ``n`` uniform points of it
+    and ``n`` of its boundary (a mirror keeps volume, so into is onto)."""
+    import jax
+    import jax.numpy as jnp
+
+    spatial = [c for c in problem.coords if c != problem.time]
+    col = spatial.index(r.coord)
+    k_in, k_bd = jax.random.split(jax.random.PRNGKey(0))
+    inner = problem.domain.sample_interior(k_in, n, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    edge, _ = problem.domain.sample_boundary(k_bd, n, inner.dtype)
+    pts = jnp.concatenate([inner, edge])
+    mirrored = pts.at[:, col].set(2 * r.center - pts[:, col])
+    size = max(hi - lo for lo, hi in problem.bounds)
+    tol = (1e-9 if inner.dtype == jnp.float64 else 1e-5) * size
+    return bool(jnp.all(problem.domain.contains(mirrored, tol=tol)))
