@@ -35,6 +35,7 @@ CASES = {
     "rd-5-5": ("reaction-diffusion", {"nu": 5.0, "rho": 5.0}),
     "helmholtz": ("helmholtz", {}),
     "allen-cahn": ("allen-cahn", {}),
+    "burgers": ("burgers", {}),
 }
 
 #: hand-picked remedies per case ('+' joins specs): the curricula of Krishnapriyan et al. (2021) and of an
@@ -48,6 +49,7 @@ HAND = {
     "rd-5-5": "seq2seq:windows=5",
     "helmholtz": "lra",
     "allen-cahn": "causal",
+    "burgers": "rad",
 }
 
 SIZES = {  # adam, lbfgs, model options, residual points, probe steps
@@ -82,7 +84,8 @@ def run_one(config: TrainConfig) -> dict:
     auto = m.get("auto", {})
     return {"rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
             "remedies": [str(r) for r in result.config.remedies], "findings": [f["name"] for f in auto.get("findings", [])],
-            "probe_rel_l2": auto.get("probe", {}).get("rel_l2"), "recipe": auto.get("chosen", {}).get("recipe")}
+            "probe_rel_l2": auto.get("probe", {}).get("rel_l2"), "recipe": auto.get("chosen", {}).get("recipe"),
+            "symmetric": result.config.symmetric}
 
 
 def read_done(path: Path) -> dict[tuple, dict]:

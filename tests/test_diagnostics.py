@@ -405,7 +405,7 @@ def test_auto_spec_parsing_and_probe_config():
                          phases=(PhaseConfig("adam", 2000, {"lr": 5e-3}), PhaseConfig("lbfgs", 100)))
     opts, rest = split_auto(config.remedies)
     assert opts == {"probe_steps": 300, "ntk_points": 128, "second_order": 1, "verify": 1, "budget_s": 0.0,
-                    "rounds": 4} and rest == ("rad",)
+                    "rounds": 4, "symmetric": 1} and rest == ("rad",)
     probe = probe_config(config, 300)
     assert probe.remedies == () and [(p.name, p.steps) for p in probe.phases] == [("adam", 300)]
     assert probe.phases[0].options["lr"] == 5e-3 and probe.log_every == 6 and probe.eval_every % probe.log_every == 0
@@ -430,6 +430,26 @@ def test_auto_end_to_end_records_its_choice(tmp_path):
     recorded = json.loads((out / "config.json").read_text())
     assert validate_specs(recorded["auto"]["chosen"]["remedies"]) == result.config.remedies
     assert TrainConfig.from_dict(recorded["config"]).remedies == result.config.remedies
+
+
+@pytest.mark.parametrize("problem, option, symmetric", [
+    ("burgers", "", True),  # declares u(−x, t) = −u(x, t)
+    ("burgers", ",symmetric=0", False),
+    ("convection", "", False),  # declares no symmetry
+])
+def test_auto_builds_a_declared_symmetry_into_the_network(problem, option, symmetric):
+    from pinnsight.planner import resolve_auto
+
+    config = TrainConfig(problem=problem, model_options={"width": 8, "depth": 2}, points={"res": 64},
+                         phases=(PhaseConfig("adam", 10),), log_every=5, eval_every=10,
+                         remedies=(f"auto:probe_steps=20,ntk_points=16,second_order=0,verify=0{option}",))
+    resolved, record = resolve_auto(config)
+    assert resolved.symmetric is symmetric
+    taken = [r for r in record["reasons"] if r["choice"] == "--symmetric"]
+    assert len(taken) == int(symmetric)
+    if symmetric:
+        assert taken[0]["finding"] == "declared-symmetry" and "x → −x with u → −u" in taken[0]["why"]
+        assert TrainConfig.from_dict(resolved.to_dict()).symmetric  # recorded in config.json
 
 
 def test_grad_stats_remedy_logs_gradient_columns():

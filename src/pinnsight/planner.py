@@ -186,6 +186,7 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
         changes["weights"] = {**config.weights, **choice.weights}
     if choice.model is not None:
         changes["model"], changes["model_options"] = choice.model
+    reasons = list(choice.reasons) + _symmetry_choice(config, options, changes)
     resolved = dataclasses.replace(config, **changes)
     record = {
         "requested": [str(r) for r in config.remedies], "options": options,
@@ -196,9 +197,30 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
            if probe.reference is None else {}),
         "chosen": {"remedies": list(choice.specs), "weights": choice.weights, "recipe": choice.recipe,
                    "model": None if choice.model is None else {"name": choice.model[0], "options": choice.model[1]}},
-        "reasons": list(choice.reasons),
+        "reasons": reasons,
     }
     return resolved, record
+
+
+def _symmetry_choice(config: TrainConfig, options, changes: dict) -> list[dict[str, str]]:
+    """With ``symmetric=1`` (the default), a problem that declares reflection symmetries gets them built into the
+    network (``changes["symmetric"]``): the solution has them, and a network that has them exactly cannot spend
+    its capacity or its error on breaking them (Burgers: 1.1e-5 → 4.9e-8 on its worst seed)."""
+    declared = config.build_problem().symmetries
+    if not declared or config.symmetric or not options.get("symmetric", 1):
+        return []
+    changes["symmetric"] = True
+    fields = config.build_problem().fields
+    mirrors = "; ".join(_mirror_words(r, fields) for r in declared)
+    return [{"finding": "declared-symmetry", "choice": "--symmetric",
+             "why": f"the problem declares the mirror symmetry {mirrors}: the network is given it exactly"}]
+
+
+def _mirror_words(r, fields) -> str:
+    """``x → −x with u → −u`` (``x → 2 − x`` about 1)."""
+    image = f"−{r.coord}" if r.center == 0 else f"{2 * r.center:g} − {r.coord}"
+    signs = ", ".join(f"{f} → {'−' if s < 0 else ''}{f}" for f, s in zip(fields, r.signs(len(fields))))
+    return f"{r.coord} → {image} with {signs}"
 
 
 def plan(config: TrainConfig, *, progress: bool | None = False) -> tuple[TrainConfig, dict[str, Any]]:

@@ -738,6 +738,7 @@ def _auto_choice(g: Group) -> str:
     r = g.rows[0]
     text = " + ".join(f"`{s}`" for s in r.get("remedies") or []) or "no remedy"
     return text + (f", recipe `{r['recipe']}`" if r.get("recipe") else "") + (
+        ", `--symmetric`" if r.get("symmetric") else "") + (
         f" (findings: {', '.join(r['findings'])})" if r.get("findings") else "")
 
 
@@ -786,7 +787,8 @@ REMEDY_CASES = ["convection-20", "convection-30", "convection-40", "convection-5
 CASE_LABELS = {"convection-20": "convection β=20", "convection-30": "convection β=30",
                "convection-40": "convection β=40", "convection-50": "convection β=50", "reaction-5": "reaction ρ=5",
                "reaction-10": "reaction ρ=10", "rd-3-5": "RD ν=3, ρ=5", "rd-5-5": "RD ν=5, ρ=5",
-               "helmholtz": "Helmholtz", "klein-gordon": "Klein–Gordon", "allen-cahn": "Allen–Cahn", "wave": "wave"}
+               "helmholtz": "Helmholtz", "klein-gordon": "Klein–Gordon", "allen-cahn": "Allen–Cahn", "wave": "wave",
+               "burgers": "Burgers"}
 #: the papers' rel L2 (benchmarks/remedies.py PAPER): curriculum (Krishnapriyan et al. 2021, Table 1), seq2seq
 REMEDY_PAPER = {("convection-20", "curriculum"): 9.8e-3, ("convection-30", "curriculum"): 2.0e-2,
                 ("convection-40", "curriculum"): 5.3e-2, ("reaction-5", "seq2seq"): 7e-2,
@@ -856,7 +858,7 @@ def _hard_rows(case: str, family: str, best: str, best_label: str) -> tuple[Row,
 
 
 # ------------------------------------------------------------------------------ issue 7: auto
-AUTO_ORDER = ["convection-30", "convection-40", "reaction-10", "rd-5-5", "helmholtz", "allen-cahn"]
+AUTO_ORDER = ["convection-30", "convection-40", "reaction-10", "rd-5-5", "helmholtz", "allen-cahn", "burgers"]
 LM = "curriculum+lm"
 AUTO_SAME = {  # the recipe auto adopted, run by hand at the same seed (0)
     "reaction-10": Select("remedies_lm", {"case": "reaction-10", "remedy": LM, "seed": 0}),
@@ -864,7 +866,7 @@ AUTO_SAME = {  # the recipe auto adopted, run by hand at the same seed (0)
 }
 AUTO_SAME_NOTE = {"helmholtz": "the same configuration", "reaction-10": "the same configuration",
                   **{c: "no hand run of auto's recipe" for c in ("convection-30", "convection-40", "rd-5-5",
-                                                              "allen-cahn")}}
+                                                              "allen-cahn", "burgers")}}
 AUTO_BEST = {  # the best configuration docs/benchmarks.md reports for the case, all its seeds
     "convection-30": Select("remedies_lm", {"case": "convection-30", "remedy": LM}),
     "convection-40": Select("remedies_lm", {"case": "convection-40", "remedy": "curriculum+lm500"}),
@@ -872,10 +874,13 @@ AUTO_BEST = {  # the best configuration docs/benchmarks.md reports for the case,
     "rd-5-5": Select("remedies_lm", {"case": "rd-5-5", "remedy": LM}),
     "helmholtz": Select("balancing", {"case": "helmholtz", **NG_SELECT}),
     "allen-cahn": Select("records", {"label": tuple(f"allen-cahn-root-seq2seq4-ssb6k-s{k}" for k in (0, 1, 2))}),
+    "burgers": Select("records", {"label": tuple(f"burgers-sym-rad500-ssb24k-s{k}" for k in (0, 1, 2))}),
 }
 AUTO_BEST_NOTE = {"convection-40": "500 LM iterations per stage",
                   "allen-cahn": "recipes/allen-cahn-record.toml: 4 windows of Adam 1000 + SSBroyden 6000, 3 harmonics "
-                                "and a √t input, 744–894 s"}
+                                "and a √t input, 744–894 s",
+                  "burgers": "recipes/burgers-symmetric-record.toml: odd in x, 5000 points, RAD every 500 inside "
+                             "Adam 2000 + SSBroyden 24 000, 1164–2729 s"}
 
 
 def _vanilla_over_auto(got: list[list[dict]]) -> str:
@@ -888,10 +893,11 @@ def _vanilla_over_auto(got: list[list[dict]]) -> str:
 def _auto_over_best(got: list[list[dict]]) -> str:
     """auto / best reported configuration per case: the largest ratio within 2×, on how many cases, the others."""
     auto = {r["case"]: r["rel_l2"] for r in got[0]}
-    ratios = {c: auto[c] / statistics.fmean(r["rel_l2"] for r in rows) for c, rows in zip(AUTO_ORDER, got[1:])}
+    ratios = {c: auto[c] / statistics.fmean(r["rel_l2"] for r in rows) for c, rows in zip(AUTO_ORDER, got[1:])
+              if c in auto}
     near = [v for v in ratios.values() if v <= 2]
     far = [f"{times(v)} on {CASE_LABELS[c]}" for c, v in ratios.items() if v > 2]
-    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}
     text = f"{times(max(near))} on {words.get(len(near), len(near))} of {words.get(len(ratios), len(ratios))} cases"
     return text + (f"; {', '.join(far)}" if far else "")
 

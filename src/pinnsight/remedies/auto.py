@@ -17,6 +17,7 @@ def check(options, problem):
     positive("auto", options, "budget_s", allow_zero=True)
     choice("auto", options, "second_order", (0, 1))
     choice("auto", options, "verify", (0, 1))
+    choice("auto", options, "symmetric", (0, 1))
 
 
 SPEC = register_remedy(RemedySpec(
@@ -24,7 +25,9 @@ SPEC = register_remedy(RemedySpec(
     "second_order=1 (default) adopts a measured float64 second-order recipe when a finding calls for one; "
     "second_order=0: first-order remedies only; verify=1 (default) then verifies the result without its reference "
     "and escalates (longer, more or resampled points, wider) within budget_s seconds (0: twice the run's time) "
-    "and `rounds` attempts, keeping the lowest validation loss",
-    {"probe_steps": 1000, "ntk_points": 128, "second_order": 1, "verify": 1, "budget_s": 0.0, "rounds": 4},
+    "and `rounds` attempts, keeping the lowest validation loss; symmetric=1 (default) builds the reflection "
+    "symmetries the problem declares into the network",
+    {"probe_steps": 1000, "ntk_points": 128, "second_order": 1, "verify": 1, "budget_s": 0.0, "rounds": 4,
+     "symmetric": 1},
     build, check,
 ))
