@@ -1626,6 +1626,10 @@ SECTIONS.update({
                            "points (512)"),
               _records_row("allen-cahn-root-rba-all-seq2seq4-ssb6k", "Allen–Cahn: the √t input and residual-based "
                            "attention on every term"),
+              _records_row("allen-cahn-sym-root-seq2seq4-ssb6k", "Allen–Cahn: the √t input, even in x by "
+                           "construction (--symmetric), 2000 points"),
+              _records_row("allen-cahn-sym-root-uni500-seq2seq4-ssb6k", "Allen–Cahn: the same, its points redrawn "
+                           "uniformly every 500 iterations (rad:every=500,k=0)"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "
