@@ -69,6 +69,8 @@ def config_for(case: str, label: str, seed: int, size: str, hand: dict[str, str]
     elif label == "auto-second-order":  # auto may also adopt a measured float64 second-order recipe
         # the choice alone, as before verification existed: verify-and-escalate is benchmarks/auto_escalation.py
         remedies = (f"auto:probe_steps={probe},second_order=1,verify=0",)
+    elif label == "auto-verify":  # as a user runs it: the recipe, then verify and escalate (default budget)
+        remedies = (f"auto:probe_steps={probe}",)
     else:
         remedies = tuple(s for s in hand[case].split("+") if s)
         remedies = tuple(s for s in remedies if s.split(":")[0] in remedy_specs())  # e.g. lra not registered yet
@@ -85,7 +87,11 @@ def run_one(config: TrainConfig) -> dict:
     return {"rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
             "remedies": [str(r) for r in result.config.remedies], "findings": [f["name"] for f in auto.get("findings", [])],
             "probe_rel_l2": auto.get("probe", {}).get("rel_l2"), "recipe": auto.get("chosen", {}).get("recipe"),
-            "symmetric": result.config.symmetric}
+            "symmetric": result.config.symmetric,
+            "escalation": [{"action": (a.get("action") or {}).get("name"), "for": (a.get("action") or {}).get("for"),
+                            "rel_l2": a.get("rel_l2"), "wall_s": a.get("wall_s")}
+                           for a in auto.get("verification", {}).get("attempts", [])],
+            "kept": auto.get("verification", {}).get("kept")}
 
 
 def read_done(path: Path) -> dict[tuple, dict]:
@@ -130,7 +136,7 @@ def main(argv=None) -> None:
         hand[case] = spec
     cases, labels = args.cases.split(","), args.labels.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
-    unknown = [c for c in cases if c not in CASES] + [lab for lab in labels if lab not in ("vanilla", "auto", "auto-second-order", "hand")]
+    unknown = [c for c in cases if c not in CASES] + [lab for lab in labels if lab not in ("vanilla", "auto", "auto-second-order", "auto-verify", "hand")]
     if unknown:
         raise SystemExit(f"unknown case or label: {', '.join(unknown)}")
     done = read_done(args.jsonl)
