@@ -445,7 +445,7 @@ def test_auto_builds_a_declared_symmetry_into_the_network(problem, option, symme
                          remedies=(f"auto:probe_steps=20,ntk_points=16,second_order=0,verify=0{option}",))
     resolved, record = resolve_auto(config)
     assert resolved.symmetric is symmetric
-    assert resolved.points["res"] == (32 if symmetric else 64)  # each point stands for its mirror image too
+    assert resolved.points["res"] == 64  # as many points (on half of them Burgers' recipe failed)
     taken = [r for r in record["reasons"] if r["choice"] == "--symmetric"]
     assert len(taken) == int(symmetric)
     if symmetric:
