@@ -1191,6 +1191,10 @@ SECTIONS: dict[str, Table | Pivot | Value] = {
                  Cell("auto chose", fn=_auto_choice))),
 }
 
+PROBE_SHARE_CMD = (f"{ENV}python3 benchmarks/probe_residual_share.py --cases burgers:0,burgers:1,burgers:2,"
+                   "allen-cahn,helmholtz,helmholtz:1,rd-5-5,reaction-10,convection-30,convection-40 "
+                   "--jsonl benchmarks/results/probe_residual_share.jsonl")
+
 # ------------------------------------------------------------------------------ script tables (rows pending)
 COND_CMD = "python3 benchmarks/conditioning.py --jsonl benchmarks/results/conditioning.jsonl"
 NTK_CMD = f"{ENV}python3 benchmarks/ntk_spread.py --jsonl benchmarks/results/ntk_spread.jsonl"
@@ -1655,6 +1659,16 @@ SECTIONS.update({
                  Cell("s per function evaluation", fn=_qn_cell("s_per_feval")),
                  Cell("load (start → end)", fn=lambda g: _load(g) if g.rows[0].get("loadavg_start") else
                       f"{g.rows[0].get('load_before', 0):.1f} → {g.rows[0].get('load_after', 0):.1f}"))),
+    "probe-residual-share": Table(
+        select=Select("probe_residual_share"), group_by=("case", "seed"), order={"case": AUTO_ORDER},
+        rerun=PROBE_SHARE_CMD,
+        columns=(Label("probe (medium size: Adam 1000, 4 × 50, 1000 points, float32)", fields=("case", "seed"),
+                       labels={"case": CASE_LABELS}),
+                 Stat("probe rel L2", field="probe_rel_l2", fmt="num"),
+                 Stat("share of the squared residual on the largest 5 % of grid points", field="top5_share",
+                      fmt="num"),
+                 Stat("on the largest 1 %", field="top1_share", fmt="num"),
+                 Cell("probe findings", fn=lambda g: ", ".join(g.rows[0]["findings"]) or "none"))),
     "auto-escalation": Table(
         rows=tuple(Row(text, Select("auto_escalation", {"label": label}),
                        f"OPENBLAS_NUM_THREADS=1 python3 benchmarks/auto_escalation.py --only {label}")
