@@ -1668,7 +1668,7 @@ SECTIONS.update({
                  Stat("share of the squared residual on the largest 5 % of grid points", field="top5_share",
                       fmt="num"),
                  Stat("on the largest 1 %", field="top1_share", fmt="num"),
-                 Cell("probe findings", fn=lambda g: ", ".join(g.rows[0]["findings"]) or "none"))),
+                 Cell("probe findings", fn=lambda g: ", ".join(g.rows[0].get("findings") or ()) or "none"))),
     "auto-escalation": Table(
         rows=tuple(Row(text, Select("auto_escalation", {"label": label}),
                        f"OPENBLAS_NUM_THREADS=1 python3 benchmarks/auto_escalation.py --only {label}")
