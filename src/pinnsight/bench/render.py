@@ -1631,7 +1631,7 @@ SECTIONS.update({
               _records_row("allen-cahn-root-rba-all-seq2seq4-ssb6k", "Allen–Cahn: the √t input and residual-based "
                            "attention on every term"),
               _records_row("allen-cahn-sym-root-seq2seq4-ssb6k", "Allen–Cahn: the √t input, even in x by "
-                           "construction (--symmetric), 2000 points"),
+                           "construction (--symmetric), 2000 points", (0, 1)),
               _records_row("allen-cahn-sym-root-uni500-seq2seq4-ssb6k", "Allen–Cahn: the same, its points redrawn "
                            "uniformly every 500 iterations (rad:every=500,k=0)"),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
