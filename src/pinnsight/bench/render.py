@@ -1663,7 +1663,7 @@ SECTIONS.update({
         select=Select("probe_residual_share"), group_by=("case", "seed"), order={"case": AUTO_ORDER},
         rerun=PROBE_SHARE_CMD,
         columns=(Label("probe (medium size: Adam 1000, 4 × 50, 1000 points, float32)", fields=("case", "seed"),
-                       labels={"case": CASE_LABELS}),
+                       labels={"case": CASE_LABELS, "seed": {k: f"seed {k}" for k in range(3)}}),
                  Stat("probe rel L2", field="probe_rel_l2", fmt="num"),
                  Stat("share of the squared residual on the largest 5 % of grid points", field="top5_share",
                       fmt="num"),
