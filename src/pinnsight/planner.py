@@ -206,13 +206,12 @@ def _symmetry_choice(config: TrainConfig, options, changes: dict) -> list[dict[s
     """With ``symmetric=1`` (the default), a problem that declares reflection symmetries gets them built into the
     network (``changes["symmetric"]``): the solution has them, and a network that has them exactly cannot spend
     its capacity or its error on breaking them (Burgers: 1.1e-5 → 4.9e-8 on its worst seed)."""
-    declared = config.build_problem().symmetries
-    if not declared or config.symmetric or not options.get("symmetric", 1):
+    problem = config.build_problem()
+    if not problem.symmetries or config.symmetric or not options.get("symmetric", 1):
         return []
     # the points stay as many: on half of them Burgers' natural-gradient recipe failed (0.30 against 3.0e-3)
     changes["symmetric"] = True
-    fields = config.build_problem().fields
-    mirrors = "; ".join(_mirror_words(r, fields) for r in declared)
+    mirrors = "; ".join(_mirror_words(r, problem.fields) for r in problem.symmetries)
     return [{"finding": "declared-symmetry", "choice": "--symmetric",
              "why": f"the problem declares the mirror symmetry {mirrors}: the network is given it exactly"}]
 
