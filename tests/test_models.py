@@ -190,6 +190,42 @@ def test_root_time_bad_options(kwargs, match):
         make_model("periodic", 2, key=KEY, coords="0", period="2", width=8, depth=2, **kwargs)
 
 
+def test_seam_kink_feature_is_the_heat_smoothed_distance_to_the_seam():
+    """g = E|d + σZ| (σ² = 2κt + δ²) against Gauss–Hermite quadrature of its definition; g_t = κ g_xx at the seam,
+    where d = x − x0 to second order; g(x, 0) = |x − x0| to third order near the seam; the model stays periodic with its first
+    two x-derivatives (the problem's periodic condition met exactly); seam_at and time come from the problem."""
+    with jax.enable_x64(True):
+        allen_cahn = make_problem("allen-cahn")  # x ∈ [−1, 1] periodic: the seam at x = −1 ≡ 1
+        m = make_model("periodic", 2, key=KEY, dtype=jnp.float64, problem=allen_cahn, width=8, depth=2,
+                       harmonics=2, seam=1e-4)
+        emb = m.embedding
+        assert (emb.origins, emb.time, emb.kappa) == ((-1.0,), 1, 1e-4) and emb.out_size == emb.inner.out_size + 1
+        g = lambda x, t: emb(jnp.stack([x, t]))[-1]
+        z = np.linspace(-12.0, 12.0, 480001)  # the trapezoid rule on a fine grid: |d + σz| has a kink in z
+        density = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        for x, t in ((-0.998, 0.01), (0.9995, 0.3), (0.5, 1.0), (-1.0, 0.02)):
+            d = (2 / math.pi) * math.sin(math.pi * (x + 1) / 2)
+            sigma = math.sqrt(2e-4 * t + 4e-12)
+            want = float(np.trapezoid(np.abs(d + sigma * z) * density, z))
+            assert abs(float(g(jnp.asarray(x), jnp.asarray(t))) - want) < 1e-7 * want
+        gt, gxx = jax.grad(g, 1), jax.grad(jax.grad(g, 0), 0)
+        x0, t0 = jnp.asarray(-1.0), jnp.asarray(0.01)
+        assert abs(float(gt(x0, t0) - 1e-4 * gxx(x0, t0))) < 1e-12 * float(gt(x0, t0))
+        for x in (-0.999, -0.99, 0.99):  # d = s − (π²/24)s³ + …, s = 1 − |x| the distance to the seam
+            s = 1 - abs(x)
+            assert abs(float(g(jnp.asarray(x), jnp.asarray(0.0))) - s) < 1.01 * math.pi**2 / 24 * s**3
+        u = lambda x, t: m(jnp.stack([x, t]))
+        for f in (u, jax.grad(u, 0), jax.grad(jax.grad(u, 0), 0)):
+            a, b = f(jnp.asarray(-1.0), jnp.asarray(0.3)), f(jnp.asarray(1.0), jnp.asarray(0.3))
+            assert abs(float(a - b)) < 1e-9 * (1 + abs(float(a)))
+        assert smooth_periodic_coords(m) == (0,)
+
+
+def test_seam_kink_bad_seam_at():
+    with pytest.raises(PinnsightError, match="one number per periodic coordinate"):
+        make_model("periodic", 2, key=KEY, coords="0", period="2", width=8, depth=2, seam=1e-4, seam_at="0/1")
+
+
 def test_root_time_needs_a_time_dependent_problem():
     with pytest.raises(PinnsightError, match="needs a time-dependent problem"):
         make_model("periodic", 2, key=KEY, problem=make_problem("helmholtz"), coords="0/1", width=8, depth=2,

@@ -10,10 +10,10 @@ from typing import Any
 import jax
 
 from ..errors import PinnsightError
-from ..spec import options_from_defaults, positive
+from ..spec import at_least, options_from_defaults, positive
 from .hard_constraint import HARD_CONSTRAINT_DEFAULTS, HardConstraint, hard_constraint_model, hard_constraint_options
 from .embeddings import (
-    Embedded, FourierFeatures, PeriodicEmbedding, RootTime, Standardize, box_options, fourier_model, periodic_model,
+    Embedded, FourierFeatures, PeriodicEmbedding, RootTime, SeamKink, Standardize, box_options, fourier_model, periodic_model,
     periodic_options, plain_model, smooth_periodic_coords,
 )
 from .distance import ExactDirichlet, exact_dirichlet
@@ -56,11 +56,12 @@ def model_specs() -> dict[str, ModelSpec]:
 
 def resolve_model_options(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults of model ``name`` updated with validated ``options`` (strings are parsed by the one rule set of
-    ``pinnsight.spec``: the type of each default; numbers finite and positive; flags true/false or 1/0)."""
+    ``pinnsight.spec``: the type of each default; numbers finite and positive, or non-negative where the default is 0 (off); flags true/false or 1/0)."""
     if not isinstance(name, str) or name not in _MODELS:
         raise PinnsightError(f"unknown model {name!r} (known: {', '.join(sorted(_MODELS))})")
     spec = _MODELS[name]
-    checks = {k: positive for k, kind in spec.options.items() if kind in (int, float)}
+    checks = {k: positive if spec.defaults[k] else at_least(0)
+              for k, kind in spec.options.items() if kind in (int, float)}
     return options_from_defaults(spec.defaults, options, f"model {name}", checks=checks)
 
 
@@ -106,8 +107,10 @@ register_model(
 )
 register_model(
     "periodic", "exact periodic embedding [cos kωx, sin kωx] of periodic coords (ω = 2π/period), then net; "
-    "root_time=1: a √(t − t0) input too (the √t layer of a kinked initial condition)",
-    {"width": 50, "depth": 4, "coords": "", "period": "", "harmonics": 1, "net": "mlp", "root_time": False, "time": ""},
+    "root_time=1: a √(t − t0) input too (the √t layer of a kinked initial condition); seam=κ: the distance to "
+    "each seam smoothed by diffusivity κ too (initial data kinked at the seam)",
+    {"width": 50, "depth": 4, "coords": "", "period": "", "harmonics": 1, "net": "mlp", "root_time": False, "time": "",
+     "seam": 0.0, "seam_at": ""},
     periodic_model,
     from_problem=periodic_options,
 )
@@ -125,7 +128,7 @@ register_model(
 )
 
 __all__ = [
-    "Embedded", "ExactDirichlet", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "RootTime", "Standardize",
+    "Embedded", "ExactDirichlet", "FourierFeatures", "HardConstraint", "LinearFourier", "ModifiedMLP", "PeriodicEmbedding", "RootTime", "SeamKink", "Standardize",
     "Symmetrized", "MLP", "ModelSpec", "Unknowns", "WithUnknowns", "coefficients", "unknown_values", "glorot_normal", "make_model", "model_specs", "register_model", "resolve_model_options",
     "smooth_periodic_coords",
 ]

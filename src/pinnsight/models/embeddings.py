@@ -12,6 +12,12 @@
   u0 = x² cos πx at its periodic seam) starts with a layer that grows like √(t − t₀): the vertex of the kink rises
   as √t, which a network smooth in t can only follow from below or above, while in the variable s = √t the layer
   is a cone, Lipschitz in (s, x).
+- Seam-kink feature (``seam=κ`` on ``periodic``): one more input per periodic coordinate, the heat-smoothed distance
+  to its seam, g(d, σ) = E|d + σZ| = d·erf(d/(√2σ)) + σ√(2/π)·exp(−d²/(2σ²)) (Z standard normal), with
+  d = (P/π)·sin(π(x − x₀)/P) (|x − x₀| near the seam x₀, smooth and periodic elsewhere) and σ² = 2κ(t − t₀) + δ²
+  (δ = 1e-6·P). g is the free-space solution of g_t = κ g_dd from |d|: initial data periodic in value but not in
+  slope (Allen–Cahn's u0 = x² cos πx jumps from −2 to +2 at x = ±1) is a smooth function plus a multiple of |d|,
+  a V the exact periodic embedding cannot make and that diffusion with diffusivity κ rounds to width √(2κt).
 - Input standardisation (``normalize=1`` on ``mlp`` and ``modified-mlp``): z ↦ (z − m) / s per coordinate with
   the mean m = (lo + hi)/2 and standard deviation s = (hi − lo)/√12 of the uniform distribution on the problem's
   box — what the codes of Wang, Teng & Perdikaris (2021) do with the moments of 10⁵ uniform samples.
@@ -101,6 +107,40 @@ class RootTime(eqx.Module):
         tau = jnp.where(tau >= 0, tau, 0.0)  # before the start (never in the domain): constant
         root = jnp.sqrt(tau + self.delta**2) - self.delta
         return jnp.concatenate([self.inner(z), root[None]])
+
+
+class SeamKink(eqx.Module):
+    """``inner(z)`` followed by g(d, σ) = E|d + σZ| for each periodic coordinate (module docstring): the
+    distance to its seam ``origins[i]`` (mod ``periods[i]``) smoothed by heat flow of diffusivity ``kappa`` from the
+    start time (``time`` = −1: no time coordinate, σ = δ)."""
+
+    inner: eqx.Module
+    coords: tuple[int, ...] = eqx.field(static=True)
+    periods: tuple[float, ...] = eqx.field(static=True)
+    origins: tuple[float, ...] = eqx.field(static=True)
+    kappa: float = eqx.field(static=True)
+    time: int = eqx.field(static=True, default=-1)
+    start: float = eqx.field(static=True, default=0.0)
+
+    @property
+    def out_size(self) -> int:
+        return self.inner.out_size + len(self.coords)
+
+    def _sigma2(self, z: jax.Array, period: float) -> jax.Array:
+        delta2 = (1e-6 * period) ** 2
+        if self.time < 0:
+            return jnp.asarray(delta2, z.dtype)
+        tau = jnp.where(z[self.time] >= self.start, z[self.time] - self.start, 0.0)
+        return 2.0 * self.kappa * tau + delta2
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        feats = []
+        for i, period, x0 in zip(self.coords, self.periods, self.origins):
+            d = (period / math.pi) * jnp.sin(math.pi * (z[i] - x0) / period)
+            sigma = jnp.sqrt(self._sigma2(z, period))
+            feats.append(d * jax.scipy.special.erf(d / (math.sqrt(2.0) * sigma))
+                         + sigma * math.sqrt(2.0 / math.pi) * jnp.exp(-(d * d) / (2.0 * sigma * sigma)))
+        return jnp.concatenate([self.inner(z), jnp.stack(feats)])
 
 
 def _parse_time(raw: str, in_size: int) -> tuple[int, float, float]:
@@ -202,13 +242,15 @@ def _parse_periods(raw: str, n: int) -> tuple[float, ...]:
 
 def periodic_model(
     in_size: int, *, key: jax.Array, dtype=None, width: int, depth: int, coords: str, period: str,
-    harmonics: int, net: str, root_time: bool = False, time: str = "", out_size: int = 1,
+    harmonics: int, net: str, root_time: bool = False, time: str = "", seam: float = 0.0, seam_at: str = "",
+    out_size: int = 1,
 ) -> Embedded:
     """Exact periodic embedding of coordinates ``coords`` (indices, ``0`` or ``0/1``) with periods ``period``
     (one number, or one per coordinate: ``2/6.28``), then ``net``. Built for a problem, both default to its
     periodic coordinates and their box lengths, and ``coords`` may name coordinates (see ``periodic_options``).
     ``root_time``: the √t feature of ``RootTime`` on the time coordinate ``time`` (``index:start:end``, filled from
-    a time-dependent problem)."""
+    a time-dependent problem); ``seam`` > 0: the seam-kink feature of ``SeamKink`` with diffusivity ``seam``, the
+    seams at ``seam_at`` (one number per periodic coordinate, default 0; filled from a problem's box)."""
     cls = _net(net, "periodic")
     if not coords or not period:
         raise PinnsightError(
@@ -224,7 +266,31 @@ def periodic_model(
         if it in idx:
             raise PinnsightError(f"model periodic: time coordinate {it} is also a periodic coordinate")
         emb = RootTime(emb, it, start, span)
+    if seam:
+        emb = _seam_kink(emb, idx, emb_periods(emb), seam, seam_at, time, in_size)
     return Embedded(emb, cls(emb.out_size, width, depth, key=key, dtype=dtype, out_size=out_size))
+
+
+def emb_periods(emb: eqx.Module) -> tuple[float, ...]:
+    """The periods of the ``PeriodicEmbedding`` at the bottom of ``emb``."""
+    while not isinstance(emb, PeriodicEmbedding):
+        emb = emb.inner
+    return emb.periods
+
+
+def _seam_kink(emb, idx, periods, kappa: float, seam_at: str, time: str, in_size: int) -> SeamKink:
+    """``SeamKink`` over ``emb`` from the model options (``seam_at``: ``x0`` or ``x0/x1``, one per coordinate)."""
+    try:
+        origins = tuple(float(v) for v in _split(seam_at)) if seam_at else (0.0,) * len(idx)
+    except ValueError:
+        origins = ()
+    if len(origins) != len(idx) or not all(math.isfinite(o) for o in origins):
+        raise PinnsightError(f"model periodic: seam_at={seam_at!r} must give one number per periodic coordinate "
+                             f"({len(idx)})")
+    it, start = (-1, 0.0)
+    if time:
+        it, start, _ = _parse_time(time, in_size)
+    return SeamKink(emb, idx, periods, origins, float(kappa), it, start)
 
 
 def periodic_options(problem: Any, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -252,12 +318,13 @@ def periodic_options(problem: Any, options: Mapping[str, Any]) -> dict[str, Any]
         if any(not 0 <= i < problem.dim for i in idx):
             raise PinnsightError(f"model periodic: coords={out['coords']!r} out of range for {problem.coords}")
         out["period"] = "/".join(repr(float(problem.bounds[i][1] - problem.bounds[i][0])) for i in idx)
-    if out.get("root_time") and not out.get("time"):
-        if problem.time is None:
-            raise PinnsightError(f"model periodic: root_time=1 needs a time-dependent problem ({problem.name} has no time)")
+    if out.get("seam") and not out.get("seam_at"):
+        out["seam_at"] = "/".join(repr(float(problem.bounds[i][0])) for i in idx)
+    if (out.get("root_time") or out.get("seam")) and not out.get("time") and problem.time is not None:
         it = problem.time_index
-        lo, hi = problem.bounds[it]
-        out["time"] = f"{it}:{float(lo)!r}:{float(hi)!r}"
+        out["time"] = f"{it}:{float(problem.bounds[it][0])!r}:{float(problem.bounds[it][1])!r}"
+    if out.get("root_time") and not out.get("time"):
+        raise PinnsightError(f"model periodic: root_time=1 needs a time-dependent problem ({problem.name} has no time)")
     return out
 
 
