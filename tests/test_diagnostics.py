@@ -352,7 +352,10 @@ def test_auto_second_order_recipes_only_when_asked():
     assert not beta50.kinked and not make_context(make_problem("kdv"), {}, remedy_specs()).kinked
     seam = Finding("seam-error", "warning", "", {"coord": "x", "share": 0.8, "ratio": 30.0, "lines": 8,
                                                 "undeclared_kink": False})
-    assert [s.args for s in S.suggest(seam, ac)][0] == ("--model", "periodic:width=30,depth=3,harmonics=3,root_time=1")
+    # the diffusivity read from Allen–Cahn's residual (ε² = 1e-4) sets the seam-kink input's rounding
+    assert ac.seam_kappa == pytest.approx(1e-4, rel=1e-6)  # float32 here: the coefficient rounded
+    assert [s.args for s in S.suggest(seam, ac)][0] == ("--model",
+                                                        "periodic:width=30,depth=3,harmonics=3,root_time=1,seam=0.0001")
     assert S.suggest(seam, beta50) == ()  # smooth data: no suggestion for a seam error
     ac = make_context(make_problem("allen-cahn"), {}, set(remedy_specs()) - {"seq2seq"})
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "ic": 1.0})], ac), recipes=True)

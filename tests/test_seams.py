@@ -13,7 +13,7 @@ import pinnsight as ps
 from pinnsight.cli import _show_warning
 from pinnsight.models import make_model, smooth_periodic_coords
 from pinnsight.problems import make_problem
-from pinnsight.problems.seams import seam_jump, undeclared_seam_jumps
+from pinnsight.problems.seams import diffusivity, seam_jump, undeclared_seam_jumps
 from pinnsight.trainer.setup import warn_seams
 
 pytestmark = pytest.mark.usefixtures("x64")
@@ -52,6 +52,26 @@ def test_a_value_jax_cannot_differentiate_skips_the_check():
         constraints=(ps.Initial(_host_sine), ps.Periodic("x")),
     )
     assert seam_jump(problem, 0, 1) is None
+
+
+@pytest.mark.parametrize("name,params,coef", [
+    ("allen-cahn", {"eps2": 3e-4}, "eps2"), ("burgers", {}, "nu"), ("reaction-diffusion", {"nu": 2.0}, "nu"),
+    ("diffusion", {}, "nu"), ("heat-disk", {"kappa": 0.25}, "kappa"),
+])
+def test_diffusivity_is_read_from_the_residual(name, params, coef):
+    """κ of u_t = κ u_xx + … from the residual's response to a quadratic and a linear-in-t probe: each problem's
+    own diffusion coefficient, whatever its reaction (Allen–Cahn, reaction–diffusion) or transport (Burgers)."""
+    with jax.enable_x64(True):
+        problem = make_problem(name, **params)
+        assert math.isclose(diffusivity(problem, 0), float(problem.coefficients[coef]), rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["convection", "reaction", "kdv", "wave", "helmholtz", "klein-gordon"])
+def test_no_diffusivity_without_a_first_order_in_time_diffusion(name):
+    """No u_xx (convection, reaction, KdV's u_xxx), second order in time (wave, Klein–Gordon: u_t's response is
+    0) or no time (Helmholtz): None, never a made-up number."""
+    with jax.enable_x64(True):
+        assert diffusivity(make_problem(name), 0) is None
 
 
 def test_models_declare_where_they_are_smoothly_periodic():

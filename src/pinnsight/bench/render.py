@@ -1641,6 +1641,8 @@ SECTIONS.update({
                            "construction (--symmetric), 2000 points", (0, 1)),
               _records_row("allen-cahn-sym-root-uni500-seq2seq4-ssb6k", "Allen–Cahn: the same, its points redrawn "
                            "uniformly every 500 iterations (rad:every=500,k=0)"),
+              _records_row("allen-cahn-seam-root-seq2seq4-ssb6k", "Allen–Cahn: the √t input and the seam-kink input "
+                           "(periodic:root_time=1,seam=1e-4)", (0, 1, 2)),
               _records_row("kdv-seq2seq4-ssb6k", "KdV: periodic 3 × 30 (3 harmonics), 4000 points, 4 seq2seq "
                            "windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
               _records_row("convection50-seq2seq5-ssb4k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight "

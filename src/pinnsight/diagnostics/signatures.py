@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..problems.seams import seam_jump, undeclared_seam_jumps
+from ..problems.seams import diffusivity, seam_jump, undeclared_seam_jumps
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -421,6 +421,8 @@ class Context:
     kinked: bool = False  # time-dependent, and the initial data jumps in slope across a seam the problem declares
     # periodic in slope (Allen–Cahn's x² cos πx: a kink of the problem itself, whose layer grows like √t)
     mirrored: bool = False  # the problem declares reflection symmetries (``--symmetric`` builds them in)
+    seam_kappa: float | None = None  # where kinked: the diffusivity along the kinked coordinate, read from the
+    # residual (``problems.seams.diffusivity``), that rounds the kink (the periodic model's ``seam`` input)
 
 
 def make_context(problem, params: Mapping[str, Any], available, adam_steps: int = 5000, tried=()) -> Context:
@@ -433,9 +435,11 @@ def make_context(problem, params: Mapping[str, Any], available, adam_steps: int 
             coef = (name, target, small)
     periodic = [problem.coords.index(c) for c in problem.periodic]
     smooth = bool(periodic) and not undeclared_seam_jumps(problem, periodic)
-    kinked = smooth and problem.time is not None and any((seam_jump(problem, i, 1) or 0.0) > KINK for i in periodic)
+    kinks = [i for i in periodic if smooth and problem.time is not None and (seam_jump(problem, i, 1) or 0.0) > KINK]
+    kappa = diffusivity(problem, kinks[0]) if kinks else None
     return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
-                   frozenset(available), adam_steps, smooth, frozenset(tried), kinked, bool(problem.symmetries))
+                   frozenset(available), adam_steps, smooth, frozenset(tried), bool(kinks), bool(problem.symmetries),
+                   kappa)
 
 
 #: the relative slope jump across a periodic seam above which the initial data counts as kinked (Allen–Cahn: 1.57;
@@ -444,6 +448,11 @@ KINK = 0.01
 #: the √t input where initial data is kinked (the problem's own kink, a parabolic layer at the seam)
 ROOT_TIME_EVIDENCE = ("a √t input follows the layer a kinked initial condition starts at the seam (Allen–Cahn, the "
                       "record recipe, seeds 0–2: 9.9e-6 / 2.1e-5 / 1.5e-5 against 1.2e-5 / 2.5e-5 / 1.0e-4 without)")
+
+#: the seam-kink input where the residual also gives the diffusivity that rounds the kink
+SEAM_EVIDENCE = ("the distance to the seam smoothed by the equation's diffusivity is an input of the network, so the "
+                 "kink of the initial data and its rounding are one feature's multiple (Allen–Cahn, the record "
+                 "recipe with the √t input too, seed 0: 7.5e-7 against 9.9e-6 without it)")
 
 
 #: where a symmetric network helps: an error the loss does not see, at a feature the mirror pins (a shock, a seam)
@@ -482,6 +491,14 @@ def curriculum_spec(coef: str, target: float, small: float) -> str:
 
 def _sug(ctx: Context, why: str, spec: str | None = None, args: Sequence[str] = ()) -> Suggestion:
     return Suggestion(why, spec, tuple(args), train_command(ctx, [spec] if spec else [], args))
+
+
+def _seam_input(ctx: Context) -> Suggestion:
+    """The √t input, and with a diffusivity read from the residual the seam-kink input too, for a kinked seam."""
+    model = "periodic:width=30,depth=3,harmonics=3,root_time=1"
+    if ctx.seam_kappa is None:
+        return _sug(ctx, ROOT_TIME_EVIDENCE, None, ("--model", model))
+    return _sug(ctx, SEAM_EVIDENCE, None, ("--model", f"{model},seam={ctx.seam_kappa:.6g}"))
 
 
 @dataclass(frozen=True)
@@ -659,7 +676,7 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
     elif finding.name == "seam-error" and finding.evidence.get("undeclared_kink"):
         out.append(_plain_network(ctx))
     elif finding.name == "seam-error" and ctx.kinked:
-        out.append(_sug(ctx, ROOT_TIME_EVIDENCE, None, ("--model", "periodic:width=30,depth=3,harmonics=3,root_time=1")))
+        out.append(_seam_input(ctx))
     elif finding.name == "still-improving":
         out.append(_sug(ctx, "train longer (twice the Adam steps)", None, ("--steps", str(2 * ctx.adam_steps))))
     elif finding.name == "high-frequency-error":

@@ -7,6 +7,8 @@ in slope across x = 0 / 2π, a kink the embedding cannot represent: the error th
 1.3e-4 there against 1e-7 in the middle, docs/benchmarks.md). ``seam_jump`` measures that jump;
 ``undeclared_seam_jumps`` the jumps in the orders a problem's ``Periodic`` constraint leaves free (Allen–Cahn's
 u0 = x² cos πx jumps in slope too, but its constraint declares the slope periodic: a kink of the problem itself).
+``diffusivity`` reads the coefficient κ of u_zz in a scalar evolution equation u_t = κ u_zz + … from the residual
+itself, the width √(2κt) to which diffusion rounds such a kink (the ``seam`` input of the periodic model).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from ._base import Initial, Periodic, takes_coefficients
 
-__all__ = ["seam_jump", "undeclared_seam_jumps"]
+__all__ = ["diffusivity", "seam_jump", "undeclared_seam_jumps"]
 
 
 def _initial_values(problem):
@@ -86,3 +88,35 @@ def undeclared_seam_jumps(problem, coords, threshold: float = 1e-4) -> list[tupl
         if jump is not None and jump > threshold:
             out.append((problem.coords[i], order, jump))
     return out
+
+
+def _probe(problem, u, z: jnp.ndarray, c) -> float:
+    return float(jnp.asarray(problem.residual(u, *z, c)).reshape(()))
+
+
+def diffusivity(problem, coord: int) -> float | None:
+    """κ in a scalar time-dependent residual r = u_t − κ u_zz + … along coordinate ``coord`` (any overall sign):
+    −(response to u_zz) / (response to u_t), probed at the centre z0 of the box with u = a(z − z0)²/2 and
+    u = b(t − t0), which vanish there with their first derivatives but one, so reaction and transport terms
+    drop out. None for a system, a residual nonlinear in u_zz or u_t, no time, or κ ≤ 0."""
+    if problem.time is None or coord == problem.time_index or getattr(problem, "n_fields", 1) != 1:
+        return None
+    it = problem.time_index
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    z0 = jnp.asarray([(lo + hi) / 2 for lo, hi in problem.bounds], dtype)
+    c = {k: jnp.asarray(v, dtype) for k, v in problem.coefficients.items()}
+    base = _probe(problem, lambda *z: 0.0 * z[0], z0, c)
+
+    def response(axis: int, amp: float, power: int) -> float:
+        u = lambda *z: amp * (z[axis] - z0[axis]) ** power / power
+        return (_probe(problem, u, z0, c) - base) / amp
+
+    try:
+        curv = [response(coord, a, 2) for a in (1.0, 2.0)]
+        rate = [response(it, b, 1) for b in (1.0, 2.0)]
+    except (TypeError, ValueError, KeyError):  # a residual these probes cannot call (a system, a callback)
+        return None
+    if not all(abs(x - y) <= 1e-6 * max(abs(x), abs(y), 1e-30) for x, y in (curv, rate)) or rate[0] == 0.0:
+        return None
+    kappa = -curv[0] / rate[0]
+    return kappa if kappa > 0 else None
