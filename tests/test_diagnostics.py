@@ -456,6 +456,27 @@ def test_auto_builds_a_declared_symmetry_into_the_network(problem, option, symme
         assert TrainConfig.from_dict(resolved.to_dict()).symmetric  # recorded in config.json
 
 
+@pytest.mark.parametrize("problem, model, option, seam", [
+    ("allen-cahn", "periodic", "", 1e-4),  # u0 = x² cos πx: slope −2 → +2 across x = ±1, diffused by ε² = 1e-4
+    ("allen-cahn", "periodic", ",seam=0", 0.0),
+    ("allen-cahn", "mlp", "", 0.0),  # no periodic network: nothing to add the input to
+    ("kdv", "periodic", "", 0.0),  # cos πx is smooth across its seam (and KdV does not diffuse)
+])
+def test_auto_gives_a_kinked_seam_its_rounded_kink_as_an_input(problem, model, option, seam):
+    from pinnsight.planner import resolve_auto
+
+    config = TrainConfig(problem=problem, model=model, model_options={"width": 8, "depth": 2}, points={"res": 64},
+                         phases=(PhaseConfig("adam", 10),), log_every=5, eval_every=10,
+                         remedies=(f"auto:probe_steps=20,ntk_points=16,second_order=0,verify=0,symmetric=0{option}",))
+    resolved, record = resolve_auto(config)
+    assert resolved.model_options.get("seam", 0.0) == pytest.approx(seam, rel=1e-6)
+    taken = [r for r in record["reasons"] if r["finding"] == "kinked-seam"]
+    assert len(taken) == int(bool(seam))
+    if seam:
+        assert "κ = 0.0001" in taken[0]["why"]
+        assert TrainConfig.from_dict(resolved.to_dict()).model_options["seam"] == resolved.model_options["seam"]
+
+
 def test_grad_stats_remedy_logs_gradient_columns():
     config = TrainConfig(problem="convection", params={"beta": 2.0}, model_options={"width": 8, "depth": 2},
                          points={"res": 64, "ic": 16, "bc": 16}, phases=(PhaseConfig("adam", 60),), log_every=10,

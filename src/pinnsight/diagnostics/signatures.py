@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..problems.seams import diffusivity, seam_jump, undeclared_seam_jumps
+from ..problems.seams import diffusivity, kinked_seams, undeclared_seam_jumps
 
 SEVERITIES = ("info", "warning", "critical")
 
@@ -435,16 +435,13 @@ def make_context(problem, params: Mapping[str, Any], available, adam_steps: int 
             coef = (name, target, small)
     periodic = [problem.coords.index(c) for c in problem.periodic]
     smooth = bool(periodic) and not undeclared_seam_jumps(problem, periodic)
-    kinks = [i for i in periodic if smooth and problem.time is not None and (seam_jump(problem, i, 1) or 0.0) > KINK]
+    kinks = kinked_seams(problem)
     kappa = diffusivity(problem, kinks[0]) if kinks else None
     return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
                    frozenset(available), adam_steps, smooth, frozenset(tried), bool(kinks), bool(problem.symmetries),
                    kappa)
 
 
-#: the relative slope jump across a periodic seam above which the initial data counts as kinked (Allen–Cahn: 1.57;
-#: reaction's Gaussian 4.4e-3, undeclared, takes a plain network instead)
-KINK = 0.01
 #: the √t input where initial data is kinked (the problem's own kink, a parabolic layer at the seam)
 ROOT_TIME_EVIDENCE = ("a √t input follows the layer a kinked initial condition starts at the seam (Allen–Cahn, the "
                       "record recipe, seeds 0–2: 9.9e-6 / 2.1e-5 / 1.5e-5 against 1.2e-5 / 2.5e-5 / 1.0e-4 without)")
@@ -594,8 +591,17 @@ def marching(ctx: Context, finding: str) -> Suggestion | None:
         return None
     r = RECIPES["marching-quasi-newton"]
     spec = f"seq2seq:windows={marching_windows(ctx)}"
-    # no √t input here: with it this recipe (1 harmonic, SSBroyden 4000) gave Allen–Cahn 2.2e-5 against 1.5e-5
-    return Suggestion(r.evidence, spec, r.args, train_command(ctx, [spec], r.args), recipe=r.name)
+    # no √t input here: with it this recipe (1 harmonic, SSBroyden 4000) gave Allen–Cahn 2.2e-5 against 1.5e-5;
+    # a kinked seam with a diffusivity read from the residual: the seam-kink input (Context.seam_kappa)
+    args = _with_seam_input(r.args, ctx.seam_kappa)
+    return Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name)
+
+
+def _with_seam_input(args: tuple[str, ...], kappa: float | None) -> tuple[str, ...]:
+    """A recipe's arguments with ``seam=kappa`` added to its periodic network (unchanged for ``kappa`` None)."""
+    if kappa is None:
+        return args
+    return tuple(f"{a},seam={kappa:.6g}" if a.startswith("periodic:") else a for a in args)
 
 
 def second_order(ctx: Context, finding: str) -> Suggestion | None:

@@ -18,6 +18,7 @@ def check(options, problem):
     choice("auto", options, "second_order", (0, 1))
     choice("auto", options, "verify", (0, 1))
     choice("auto", options, "symmetric", (0, 1))
+    choice("auto", options, "seam", (0, 1))
 
 
 SPEC = register_remedy(RemedySpec(
@@ -26,8 +27,9 @@ SPEC = register_remedy(RemedySpec(
     "second_order=0: first-order remedies only; verify=1 (default) then verifies the result without its reference "
     "and escalates (longer, more or resampled points, wider) within budget_s seconds (0: twice the run's time) "
     "and `rounds` attempts, keeping the lowest validation loss; symmetric=1 (default) builds the reflection "
-    "symmetries the problem declares into the network",
+    "symmetries the problem declares into the network; seam=1 (default) gives a periodic network the rounded kink "
+    "of initial data kinked at a periodic seam as an input",
     {"probe_steps": 1000, "ntk_points": 128, "second_order": 1, "verify": 1, "budget_s": 0.0, "rounds": 4,
-     "symmetric": 1},
+     "symmetric": 1, "seam": 1},
     build, check,
 ))
