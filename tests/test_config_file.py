@@ -44,7 +44,8 @@ COMMANDS = {
     "helmholtz-record.toml": "pinnsight train helmholtz --x64 --model mlp:width=30,depth=3 --points res=4000 "
                              "--remedy rad:every=500 --optimizer adam:steps=2000 --optimizer ssbroyden:steps=16000 "
                              "--eval-every 1000",
-    "allen-cahn-record.toml": "pinnsight train allen-cahn --x64 --model periodic:width=30,depth=3,harmonics=3,root_time=1 "
+    "allen-cahn-record.toml": "pinnsight train allen-cahn --x64 "
+                              "--model periodic:width=30,depth=3,harmonics=3,root_time=1,seam=0.0001 "
                               "--points res=4000 --weight ic=100 --remedy seq2seq:windows=4 --optimizer adam:steps=1000 "
                               "--optimizer ssbroyden:steps=6000 --eval-every 1000",
     "convection-record.toml": "pinnsight train convection -p beta=50 --x64 --model periodic:width=30,depth=3 "

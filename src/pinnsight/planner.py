@@ -221,7 +221,7 @@ def _seam_choice(config: TrainConfig, options, changes: dict) -> list[dict[str, 
     """With ``seam=1`` (the default), a periodic network (as chosen) for a problem whose initial data is kinked at
     a periodic seam (``problems.seams.kinked_seams``) and whose residual gives the diffusivity there gets the
     seam-kink input (``seam=κ``): the kink and its rounding are then one input's multiple (Allen–Cahn's record
-    recipe, seed 0: 7.5e-7 against 9.9e-6 without it)."""
+    recipe, seeds 0–2: 7.5e-7 / 2.5e-6 / 1.0e-6 against 9.9e-6 / 2.1e-5 / 1.5e-5 without it)."""
     model = changes.get("model", config.model)
     opts = dict(changes.get("model_options", config.model_options))
     if model != "periodic" or opts.get("seam") or not options.get("seam", 1):

@@ -873,12 +873,12 @@ AUTO_BEST = {  # the best configuration docs/benchmarks.md reports for the case,
     "reaction-10": Select("remedies_lm", {"case": "reaction-10", "remedy": LM}),
     "rd-5-5": Select("remedies_lm", {"case": "rd-5-5", "remedy": LM}),
     "helmholtz": Select("balancing", {"case": "helmholtz", **NG_SELECT}),
-    "allen-cahn": Select("records", {"label": tuple(f"allen-cahn-root-seq2seq4-ssb6k-s{k}" for k in (0, 1, 2))}),
+    "allen-cahn": Select("records", {"label": tuple(f"allen-cahn-seam-root-seq2seq4-ssb6k-s{k}" for k in (0, 1, 2))}),
     "burgers": Select("records", {"label": tuple(f"burgers-sym-rad500-ssb24k-s{k}" for k in (0, 1, 2))}),
 }
 AUTO_BEST_NOTE = {"convection-40": "500 LM iterations per stage",
                   "allen-cahn": "recipes/allen-cahn-record.toml: 4 windows of Adam 1000 + SSBroyden 6000, 3 harmonics "
-                                "and a √t input, 744–894 s",
+                                "with a √t input and the seam-kink input, 1109–1210 s",
                   "burgers": "recipes/burgers-symmetric-record.toml: odd in x, 5000 points, RAD every 500 inside "
                              "Adam 2000 + SSBroyden 24 000, 1164–2729 s"}
 
@@ -1578,8 +1578,9 @@ RECORD_ROWS = (
                  "+ SSBroyden 16 000", (0, 1, 2)),
     _records_row("kdv-seq2seq4-ssb6k", "KdV (η = 0.022²): periodic 3 × 30, 4000 points, 4 windows of Adam 1000 + "
                  "SSBroyden 6000", (0, 1, 2)),
-    _records_row("allen-cahn-root-seq2seq4-ssb6k", "Allen–Cahn (ε = 1e-4): periodic 3 × 30 with a √t input, 4000 "
-                 "points, IC weight 100, 4 windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
+    _records_row("allen-cahn-seam-root-seq2seq4-ssb6k", "Allen–Cahn (ε = 1e-4): periodic 3 × 30 with a √t input and "
+                 "the seam-kink input (seam=1e-4), 4000 points, IC weight 100, 4 windows of Adam 1000 + SSBroyden "
+                 "6000", (0, 1, 2)),
     _records_row("convection50-seq2seq5-ssb6k", "convection β = 50: periodic 3 × 30, 4000 points, IC weight 100, "
                  "5 windows of Adam 1000 + SSBroyden 6000", (0, 1, 2)),
     _records_row("reaction5-mlp-rad500-ssb8k", "reaction ρ = 5: plain 3 × 30 (the Gaussian u0's slope kink at the "

@@ -449,7 +449,8 @@ ROOT_TIME_EVIDENCE = ("a √t input follows the layer a kinked initial condition
 #: the seam-kink input where the residual also gives the diffusivity that rounds the kink
 SEAM_EVIDENCE = ("the distance to the seam smoothed by the equation's diffusivity is an input of the network, so the "
                  "kink of the initial data and its rounding are one feature's multiple (Allen–Cahn, the record "
-                 "recipe with the √t input too, seed 0: 7.5e-7 against 9.9e-6 without it)")
+                 "recipe with the √t input too, seeds 0–2: 7.5e-7 / 2.5e-6 / 1.0e-6 against 9.9e-6 / 2.1e-5 / 1.5e-5 "
+                 "without it)")
 
 
 #: where a symmetric network helps: an error the loss does not see, at a feature the mirror pins (a shock, a seam)
