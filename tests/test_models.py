@@ -221,9 +221,14 @@ def test_seam_kink_feature_is_the_heat_smoothed_distance_to_the_seam():
         assert smooth_periodic_coords(m) == (0,)
 
 
-def test_seam_kink_bad_seam_at():
-    with pytest.raises(PinnsightError, match="one number per periodic coordinate"):
-        make_model("periodic", 2, key=KEY, coords="0", period="2", width=8, depth=2, seam=1e-4, seam_at="0/1")
+@pytest.mark.parametrize("kwargs,match", [
+    ({"seam": 1e-4, "seam_at": "0/1"}, "one number per periodic coordinate"),
+    ({"seam": 1e-4, "seam_at": "nan"}, "one number per periodic coordinate"),
+    ({"seam": -1e-4}, "must be ≥ 0"),
+])
+def test_seam_kink_bad_options(kwargs, match):
+    with pytest.raises(PinnsightError, match=match):
+        make_model("periodic", 2, key=KEY, coords="0", period="2", width=8, depth=2, **kwargs)
 
 
 def test_root_time_needs_a_time_dependent_problem():
