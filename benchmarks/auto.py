@@ -87,7 +87,8 @@ def run_one(config: TrainConfig) -> dict:
     return {"rel_l2": m["rel_l2"], "wall_s": time.perf_counter() - t0, "steps": m["steps"],
             "remedies": [str(r) for r in result.config.remedies], "findings": [f["name"] for f in auto.get("findings", [])],
             "probe_rel_l2": auto.get("probe", {}).get("rel_l2"), "recipe": auto.get("chosen", {}).get("recipe"),
-            "symmetric": result.config.symmetric,
+            "symmetric": result.config.symmetric, "model": result.config.model,
+            "model_options": dict(result.config.model_options),
             "escalation": [{"action": (a.get("action") or {}).get("name"), "for": (a.get("action") or {}).get("for"),
                             "rel_l2": a.get("rel_l2"), "wall_s": a.get("wall_s")}
                            for a in auto.get("verification", {}).get("attempts", [])],
