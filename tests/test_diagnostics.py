@@ -408,7 +408,7 @@ def test_auto_spec_parsing_and_probe_config():
                          phases=(PhaseConfig("adam", 2000, {"lr": 5e-3}), PhaseConfig("lbfgs", 100)))
     opts, rest = split_auto(config.remedies)
     assert opts == {"probe_steps": 300, "ntk_points": 128, "second_order": 1, "verify": 1, "budget_s": 0.0,
-                    "rounds": 4, "symmetric": 1} and rest == ("rad",)
+                    "rounds": 4, "symmetric": 1, "seam": 1} and rest == ("rad",)
     probe = probe_config(config, 300)
     assert probe.remedies == () and [(p.name, p.steps) for p in probe.phases] == [("adam", 300)]
     assert probe.phases[0].options["lr"] == 5e-3 and probe.log_every == 6 and probe.eval_every % probe.log_every == 0
