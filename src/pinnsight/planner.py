@@ -187,7 +187,9 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
         changes["weights"] = {**config.weights, **choice.weights}
     if choice.model is not None:
         changes["model"], changes["model_options"] = choice.model
-    reasons = [*choice.reasons, *_symmetry_choice(config, options, changes), *_seam_choice(config, options, changes)]
+    problem = config.build_problem()
+    reasons = [*choice.reasons, *_symmetry_choice(config, problem, options, changes),
+               *_seam_choice(config, problem, options, changes)]
     resolved = dataclasses.replace(config, **changes)
     record = {
         "requested": [str(r) for r in config.remedies], "options": options,
@@ -203,11 +205,10 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
     return resolved, record
 
 
-def _symmetry_choice(config: TrainConfig, options, changes: dict) -> list[dict[str, str]]:
+def _symmetry_choice(config: TrainConfig, problem: Problem, options, changes: dict) -> list[dict[str, str]]:
     """With ``symmetric=1`` (the default), a problem that declares reflection symmetries gets them built into the
     network (``changes["symmetric"]``): the solution has them, and a network that has them exactly cannot spend
     its capacity or its error on breaking them (Burgers: 1.1e-5 → 4.9e-8 on its worst seed)."""
-    problem = config.build_problem()
     if not problem.symmetries or config.symmetric or not options.get("symmetric", 1):
         return []
     # the points stay as many: on half of them Burgers' natural-gradient recipe failed (0.30 against 3.0e-3)
@@ -217,7 +218,7 @@ def _symmetry_choice(config: TrainConfig, options, changes: dict) -> list[dict[s
              "why": f"the problem declares the mirror symmetry {mirrors}: the network is given it exactly"}]
 
 
-def _seam_choice(config: TrainConfig, options, changes: dict) -> list[dict[str, str]]:
+def _seam_choice(config: TrainConfig, problem: Problem, options, changes: dict) -> list[dict[str, str]]:
     """With ``seam=1`` (the default), a periodic network (as chosen) for a problem whose initial data is kinked at
     a periodic seam (``problems.seams.kinked_seams``) and whose residual gives the diffusivity there gets the
     seam-kink input (``seam=κ``): the kink and its rounding are then one input's multiple (Allen–Cahn's record
@@ -226,7 +227,6 @@ def _seam_choice(config: TrainConfig, options, changes: dict) -> list[dict[str, 
     opts = dict(changes.get("model_options", config.model_options))
     if model != "periodic" or opts.get("seam") or not options.get("seam", 1):
         return []
-    problem = config.build_problem()
     kinks = kinked_seams(problem)
     kappa = diffusivity(problem, kinks[0]) if kinks else None
     if kappa is None:
