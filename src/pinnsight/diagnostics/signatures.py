@@ -435,7 +435,7 @@ def make_context(problem, params: Mapping[str, Any], available, adam_steps: int 
             coef = (name, target, small)
     periodic = [problem.coords.index(c) for c in problem.periodic]
     smooth = bool(periodic) and not undeclared_seam_jumps(problem, periodic)
-    kinks = kinked_seams(problem)
+    kinks = kinked_seams(problem, smooth)
     kappa = diffusivity(problem, kinks[0]) if kinks else None
     return Context(problem.name, dict(params), coef, problem.time is not None, tuple(problem.term_names),
                    frozenset(available), adam_steps, smooth, frozenset(tried), bool(kinks), bool(problem.symmetries),

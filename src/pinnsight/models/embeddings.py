@@ -258,7 +258,8 @@ def periodic_model(
             "or build it for a problem with periodic coordinates"
         )
     idx = _parse_coords(coords, in_size)
-    emb = PeriodicEmbedding(in_size, idx, _parse_periods(period, len(idx)), harmonics)
+    periods = _parse_periods(period, len(idx))
+    emb = PeriodicEmbedding(in_size, idx, periods, harmonics)
     if root_time:
         if not time:
             raise PinnsightError("model periodic: root_time=1 needs time=index:start:end or a time-dependent problem")
@@ -267,15 +268,8 @@ def periodic_model(
             raise PinnsightError(f"model periodic: time coordinate {it} is also a periodic coordinate")
         emb = RootTime(emb, it, start, span)
     if seam:
-        emb = _seam_kink(emb, idx, emb_periods(emb), seam, seam_at, time, in_size)
+        emb = _seam_kink(emb, idx, periods, seam, seam_at, time, in_size)
     return Embedded(emb, cls(emb.out_size, width, depth, key=key, dtype=dtype, out_size=out_size))
-
-
-def emb_periods(emb: eqx.Module) -> tuple[float, ...]:
-    """The periods of the ``PeriodicEmbedding`` at the bottom of ``emb``."""
-    while not isinstance(emb, PeriodicEmbedding):
-        emb = emb.inner
-    return emb.periods
 
 
 def _seam_kink(emb, idx, periods, kappa: float, seam_at: str, time: str, in_size: int) -> SeamKink:

@@ -126,11 +126,14 @@ def diffusivity(problem, coord: int) -> float | None:
     return kappa if kappa > 0 else None
 
 
-def kinked_seams(problem) -> list[int]:
+def kinked_seams(problem, smooth: bool | None = None) -> list[int]:
     """The periodic coordinates of a time-dependent problem whose ``Periodic`` constraint its initial data meets in
-    every declared order (``undeclared_seam_jumps`` finds none) but whose slope jumps across the seam by more than
-    ``KINK``, relative: a kink of the problem itself (Allen–Cahn's u0 = x² cos πx at x = ±1)."""
+    every declared order (``undeclared_seam_jumps`` finds none; ``smooth``: that answer, if the caller has it)
+    but whose slope jumps across the seam by more than ``KINK``, relative: a kink of the problem itself (Allen–Cahn's
+    u0 = x² cos πx at x = ±1)."""
     periodic = [problem.coords.index(c) for c in problem.periodic]
-    if not periodic or problem.time is None or undeclared_seam_jumps(problem, periodic):
+    if smooth is None:
+        smooth = bool(periodic) and not undeclared_seam_jumps(problem, periodic)
+    if not smooth or problem.time is None:
         return []
     return [i for i in periodic if (seam_jump(problem, i, 1) or 0.0) > KINK]
