@@ -334,15 +334,29 @@ def test_auto_second_order_recipes_only_when_asked():
     assert c.reasons[-1]["choice"].startswith("recipe curriculum-lm: --remedy curriculum:coef=beta,start=1,stages=7 "
                                               "--x64 --model periodic:width=20,depth=3")
     assert c.reasons[-1]["note"].startswith("replaces curriculum:coef=beta,start=3.75")
-    # no coefficient to raise (Helmholtz-like): unbalanced terms → Adam then natural gradient, no model swap
+    # no coefficient to raise (Helmholtz-like): unbalanced terms → many resampled points under SSBroyden (the
+    # Helmholtz record, 2.5e-6, against 3.3e-4 for Adam → natural gradient), no model swap
     helm = make_context(make_problem("helmholtz"), {}, remedy_specs())
     hf = Finding("high-frequency-error", "warning", "", {"sigma": 4.0})
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0}), hf], helm), recipes=True)
-    assert c.recipe == "natural-gradient" and c.model is None and c.specs == () and c.weights == {}
+    assert c.recipe == "resampled-quasi-newton" and c.model is None and c.specs == ("rad:every=500",)
+    assert c.weights == {} and c.recipe_model == ("mlp", {"width": "30", "depth": "3"})
     # a user's own remedy is kept, the first-order picks (lra) are replaced by the whole recipe
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0})], helm), recipes=True,
-               user_specs=("rad",))
-    assert c.specs == ("rad",) and c.reasons[-1]["note"] == "replaces lra"
+               user_specs=("lra",))
+    assert c.specs == ("lra", "rad:every=500") and c.reasons[-1]["note"] == "replaces nothing"
+    c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0})], helm), recipes=True,
+               user_specs=("rad:every=100",))
+    assert c.specs == ("rad:every=100",)  # the user's own RAD in place of the recipe's
+    # without RAD registered: Adam → natural gradient
+    c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "bc": 1.0})],
+                                  make_context(make_problem("helmholtz"), {}, set(remedy_specs()) - {"rad"})),
+               recipes=True)
+    assert c.recipe == "natural-gradient" and c.specs == ()
+    # a run that already used the resampled recipe is offered the natural gradient next
+    tried = make_context(make_problem("helmholtz"), {}, remedy_specs(), tried=("rad", "ssbroyden"))
+    (f,) = S.with_suggestions([stall([0.3] * 60, 0.9)], tried)
+    assert [s.recipe for s in f.suggestions if s.recipe] == ["natural-gradient"]
     ac = make_context(make_problem("allen-cahn"), {}, remedy_specs())
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "ic": 1.0})], ac), recipes=True)
     assert c.recipe == "marching-quasi-newton" and c.specs == ("seq2seq:windows=4",)  # its record: 4 windows
@@ -359,7 +373,8 @@ def test_auto_second_order_recipes_only_when_asked():
     assert S.suggest(seam, beta50) == ()  # smooth data: no suggestion for a seam error
     ac = make_context(make_problem("allen-cahn"), {}, set(remedy_specs()) - {"seq2seq"})
     c = choose(S.with_suggestions([unbalanced_terms({"res": 1e4, "ic": 1.0})], ac), recipes=True)
-    assert c.recipe == "natural-gradient-periodic"  # periodic x: the exact periodic embedding
+    # periodic x: the exact periodic embedding, the width and depth of the recipe
+    assert c.recipe == "resampled-quasi-newton" and c.recipe_model == ("periodic", {"width": "30", "depth": "3"})
     r = S.RECIPES["natural-gradient"]
     assert r.args == ("--x64", "--model", "mlp:width=30,depth=3", "--optimizer", "adam:steps=1000",
                       "--optimizer", "natural-gradient:steps=500")

@@ -102,13 +102,13 @@ def test_recipes_take_the_plain_network_where_the_embedding_cannot_represent_the
     reaction, convection = make_problem("reaction"), make_problem("convection")
     assert make_context(reaction, {}, ()).periodic is False
     assert make_context(convection, {}, ()).periodic is True
-    model = lambda p: second_order(make_context(p, {}, ()), "unbalanced-terms").args  # noqa: E731
+    model = lambda p: second_order(make_context(p, {}, ()), "unbalanced-terms")[0].args  # noqa: E731
     assert model(reaction)[model(reaction).index("--model") + 1].startswith("mlp:")
     assert model(convection)[model(convection).index("--model") + 1].startswith("periodic:")
-    lm = lambda p: second_order(make_context(p, {"rho": 5.0}, ("curriculum",)), "stall").args  # noqa: E731
+    lm = lambda p: second_order(make_context(p, {"rho": 5.0}, ("curriculum",)), "stall")[0].args  # noqa: E731
     assert "mlp:width=20,depth=3" in lm(make_problem("reaction", rho=5.0))
     assert "periodic:width=20,depth=3" in second_order(
-        make_context(make_problem("convection", beta=50.0), {}, ("curriculum",)), "stall").args
+        make_context(make_problem("convection", beta=50.0), {}, ("curriculum",)), "stall")[0].args
 
 
 def _seam_field(n=256, nt=50, edge=1e-4, middle=1e-7):

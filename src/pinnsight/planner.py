@@ -39,6 +39,7 @@ class AutoChoice(NamedTuple):
     model: tuple[str, dict[str, Any]] | None
     reasons: tuple[dict[str, str], ...]
     recipe: str | None = None  # a name of ``signatures.RECIPES`` (only with ``recipes=True``)
+    recipe_model: tuple[str, dict[str, Any]] | None = None  # the network the adopted suggestion names
 
 
 #: Findings are served root causes first: the coefficient's conditioning (curriculum), term balance, causality,
@@ -74,8 +75,16 @@ def choose(findings: Sequence[Finding], *, user_specs: Sequence[str] = (), model
         for s in f.suggestions:  # the first that fits (whole recipes are taken below, only when asked)
             if s.recipe is None and picks.take(f, s, model, model_options):
                 break
-    recipe = _adopt_recipe(ordered, picks, user_specs) if recipes else None
-    return AutoChoice(tuple(picks.specs), picks.weights, picks.model, tuple(picks.reasons), recipe)
+    adopted = _adopt_recipe(ordered, picks, user_specs) if recipes else None
+    recipe, recipe_model = (adopted.recipe, _model_of(adopted.args)) if adopted else (None, None)
+    return AutoChoice(tuple(picks.specs), picks.weights, picks.model, tuple(picks.reasons), recipe, recipe_model)
+
+
+def _model_of(args: Sequence[str]) -> tuple[str, dict[str, Any]] | None:
+    """(name, options) of the ``--model`` in a suggestion's arguments: the network the suggestion was written for
+    (a recipe's, with the periodic embedding added or removed as the problem's data allow, and its inputs)."""
+    i = next((i for i, a in enumerate(args) if a == "--model"), None)
+    return None if i is None else parse_named(args[i + 1], "--model")
 
 
 @dataclasses.dataclass
@@ -123,7 +132,7 @@ class _Picks:
         return False
 
 
-def _adopt_recipe(ordered, picks: _Picks, user_specs) -> str | None:
+def _adopt_recipe(ordered, picks: _Picks, user_specs):
     """The first finding naming a whole second-order recipe: taken whole, as measured — it replaces the first-order
     choices (a weighting or resampling remedy under a natural-gradient phase made Helmholtz worse, and causal
     weighting is not a sum of squares, which Gauss–Newton needs)."""
@@ -132,12 +141,13 @@ def _adopt_recipe(ordered, picks: _Picks, user_specs) -> str | None:
         if s is None:
             continue
         replaced = [sp for sp in picks.specs if sp not in user_specs]
-        picks.specs = list(user_specs) + ([s.spec] if s.spec is not None else [])
+        own = {parse_spec(u)[0] for u in user_specs}
+        picks.specs = list(user_specs) + ([s.spec] if s.spec is not None and parse_spec(s.spec)[0] not in own else [])
         picks.weights, picks.model = {}, None
         picks.reasons.append({"finding": f.name, "choice": f"recipe {s.recipe}: "
                               + " ".join(([f"--remedy {s.spec}"] if s.spec else []) + list(s.args)),
                               "why": s.why, "note": "replaces " + (", ".join(replaced) or "nothing")})
-        return s.recipe
+        return s
     return None
 
 
@@ -179,7 +189,8 @@ def resolve_auto(config: TrainConfig, *, progress: bool | None = False) -> tuple
     changes: dict[str, Any] = {"remedies": choice.specs}
     if choice.recipe is not None:
         r = RECIPES[choice.recipe]
-        changes.update(x64=r.x64, model=r.model[0], model_options=dict(r.model[1]),
+        model = choice.recipe_model or (r.model[0], dict(r.model[1]))
+        changes.update(x64=r.x64, model=model[0], model_options=dict(model[1]),
                        points={**config.points, **dict(r.points)},
                        phases=tuple(PhaseConfig(n, k) for n, k in r.phases),
                        weights={**config.weights, **dict(r.weights)})

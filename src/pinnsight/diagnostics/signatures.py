@@ -574,7 +574,8 @@ def _without_embedding(args: tuple[str, ...]) -> tuple[str, ...]:
 
 
 #: findings the time-marching recipe answers on a time-dependent problem with smooth periodic data
-MARCHING_FINDINGS = ("conditioning-growth", "stall", "unbalanced-terms", "error-grows-in-time", "late-time-residual")
+MARCHING_FINDINGS = ("conditioning-growth", "stall", "unbalanced-terms", "error-grows-in-time", "late-time-residual",
+                     "still-improving")
 
 
 def marching_windows(ctx: Context) -> int:
@@ -605,24 +606,40 @@ def _with_seam_input(args: tuple[str, ...], kappa: float | None) -> tuple[str, .
     return tuple(f"{a},seam={kappa:.6g}" if a.startswith("periodic:") else a for a in args)
 
 
-def second_order(ctx: Context, finding: str) -> Suggestion | None:
-    """The measured second-order recipe for ``finding``, listed after the first-order remedies: curriculum +
-    Levenberg–Marquardt when the coefficient's conditioning grows, Adam → natural gradient for stiff or
-    unbalanced losses, many resampled points under a long SSBroyden phase when the loss is low and the error not. ``--remedy auto`` adopts it unless ``second_order=0``."""
+#: unsolved-probe findings the resampled quasi-Newton recipe answers where no coefficient or time marching does
+RESAMPLED_FINDINGS = ("unbalanced-terms", "stall", "loss-low-error-high", "still-improving")
+
+
+def _with_embedding(args: tuple[str, ...]) -> tuple[str, ...]:
+    """A recipe's arguments with its plain network replaced by a periodic one of the same size."""
+    return tuple("periodic:" + a.split(":", 1)[1] if a.startswith("mlp:") else a for a in args)
+
+
+def second_order(ctx: Context, finding: str) -> tuple[Suggestion, ...]:
+    """The measured second-order recipes for ``finding``, best first, listed after the first-order remedies:
+    curriculum + Levenberg–Marquardt when the coefficient's conditioning grows; elsewhere, for an unsolved probe
+    (``RESAMPLED_FINDINGS``), many points resampled where the residual is large under a long SSBroyden phase (the
+    records of Burgers, Helmholtz and reaction ρ = 5: 2.2e-8, 2.5e-6, 5.5e-7, against 3.3e-4 for Adam → natural
+    gradient on Helmholtz), then Adam → natural gradient (offered to a run that already used the first).
+    ``--remedy auto`` adopts the first unless ``second_order=0``; the exact periodic embedding where the problem is
+    periodic and its data allow (``Context.periodic``)."""
     c = ctx.coefficient
     if finding in ("conditioning-growth", "stall") and c and "curriculum" in ctx.available:
         r = RECIPES["curriculum-lm"]
         spec = lm_curriculum_spec(*c)
         args = r.args if ctx.periodic else _without_embedding(r.args)
-        return Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name)
-    if finding in ("unbalanced-terms", "stall"):
-        r = RECIPES["natural-gradient-periodic" if ctx.periodic else "natural-gradient"]
-        return Suggestion(r.evidence, None, r.args, train_command(ctx, [], r.args), recipe=r.name)
-    if finding == "loss-low-error-high" and "rad" in ctx.available:
+        return (Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name),)
+    if finding not in RESAMPLED_FINDINGS:
+        return ()
+    out = []
+    if "rad" in ctx.available:
         r = RECIPES["resampled-quasi-newton"]
         spec = RECIPE_SPECS[r.name]
-        return Suggestion(r.evidence, spec, r.args, train_command(ctx, [spec], r.args), recipe=r.name)
-    return None
+        args = _with_embedding(r.args) if ctx.periodic else r.args
+        out.append(Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name))
+    r = RECIPES["natural-gradient-periodic" if ctx.periodic else "natural-gradient"]
+    out.append(Suggestion(r.evidence, None, r.args, train_command(ctx, [], r.args), recipe=r.name))
+    return tuple(out)
 
 
 def _rad(ctx: Context, every: int, why: str) -> list[Suggestion]:
@@ -690,7 +707,7 @@ def suggest(finding: Finding, ctx: Context) -> tuple[Suggestion, ...]:
         sigma = max(1.0, float(finding.evidence.get("sigma", 1.0)))
         out.append(_sug(ctx, "random Fourier features let an MLP fit fine scales (Wang, Wang & Perdikaris 2021)",
                         None, ("--model", f"fourier:sigma={sigma:g}")))
-    out += [s for s in (marching(ctx, finding.name), second_order(ctx, finding.name), mirror(ctx, finding.name))
+    out += [s for s in (marching(ctx, finding.name), *second_order(ctx, finding.name), mirror(ctx, finding.name))
             if s is not None]
     return tuple(out)
 
