@@ -858,29 +858,34 @@ def _hard_rows(case: str, family: str, best: str, best_label: str) -> tuple[Row,
 
 
 # ------------------------------------------------------------------------------ issue 7: auto
-AUTO_ORDER = ["convection-30", "convection-40", "reaction-10", "rd-5-5", "helmholtz", "allen-cahn", "burgers"]
+AUTO_ORDER = ["convection-30", "convection-40", "reaction-10", "rd-5-5", "helmholtz", "allen-cahn", "burgers",
+              "klein-gordon"]
 LM = "curriculum+lm"
 AUTO_SAME = {  # the recipe auto adopted, run by hand at the same seed (0)
     "reaction-10": Select("remedies_lm", {"case": "reaction-10", "remedy": LM, "seed": 0}),
-    "helmholtz": Select("balancing", {"case": "helmholtz", **NG_SELECT, "seed": 0}),
+    "helmholtz": Select("records", {"label": "helmholtz-rad500-ssb8k-s0"}),
 }
-AUTO_SAME_NOTE = {"helmholtz": "the same configuration", "reaction-10": "the same configuration",
+AUTO_SAME_NOTE = {"helmholtz": "the same on 4000 points (auto: 10 000)", "reaction-10": "the same configuration",
                   **{c: "no hand run of auto's recipe" for c in ("convection-30", "convection-40", "rd-5-5",
-                                                              "allen-cahn", "burgers")}}
+                                                              "allen-cahn", "burgers", "klein-gordon")}}
 AUTO_BEST = {  # the best configuration docs/benchmarks.md reports for the case, all its seeds
     "convection-30": Select("remedies_lm", {"case": "convection-30", "remedy": LM}),
     "convection-40": Select("remedies_lm", {"case": "convection-40", "remedy": "curriculum+lm500"}),
     "reaction-10": Select("remedies_lm", {"case": "reaction-10", "remedy": LM}),
     "rd-5-5": Select("remedies_lm", {"case": "rd-5-5", "remedy": LM}),
-    "helmholtz": Select("balancing", {"case": "helmholtz", **NG_SELECT}),
+    "helmholtz": Select("records", {"label": tuple(f"helmholtz-rad500-ssb16k-s{k}" for k in (0, 1, 2))}),
     "allen-cahn": Select("records", {"label": tuple(f"allen-cahn-seam-root-seq2seq4-ssb6k-s{k}" for k in (0, 1, 2))}),
     "burgers": Select("records", {"label": tuple(f"burgers-sym-rad500-ssb24k-s{k}" for k in (0, 1, 2))}),
+    "klein-gordon": Select("balancing", {"case": "klein-gordon", **NG_SELECT}),
 }
 AUTO_BEST_NOTE = {"convection-40": "500 LM iterations per stage",
+                  "helmholtz": "recipes/helmholtz-record.toml: 4000 points, RAD every 500 inside Adam 2000 + "
+                               "SSBroyden 16 000, 539–624 s",
                   "allen-cahn": "recipes/allen-cahn-record.toml: 4 windows of Adam 1000 + SSBroyden 6000, 3 harmonics "
                                 "with a √t input and the seam-kink input, 1109–1210 s",
                   "burgers": "recipes/burgers-symmetric-record.toml: odd in x, 5000 points, RAD every 500 inside "
-                             "Adam 2000 + SSBroyden 24 000, 1164–2729 s"}
+                             "Adam 2000 + SSBroyden 24 000, 1164–2729 s",
+                  "klein-gordon": "Adam 1000 → natural gradient 500, 3 × 30"}
 
 
 def _case_means(rows: list[dict]) -> dict[str, float]:

@@ -547,8 +547,8 @@ RECIPES = {
         "resampled-quasi-newton", True, ("mlp", (("width", 30), ("depth", 3))), (("res", 10000),),
         (("adam", 2000), ("ssbroyden", 8000)),
         "many residual points, resampled where the residual is large every 500 iterations inside a long self-scaled "
-        "Broyden phase, float64, small network (measured: Burgers to 1.4e-7 with 24 000 SSBroyden iterations; "
-        "the verification's 'longer' step extends it)"),
+        "Broyden phase, float64, small network (measured with 24 000 / 16 000 / 8000 SSBroyden iterations: Burgers "
+        "to 1.4e-7, Helmholtz to 1.8e-6, reaction ρ = 5 to 7.4e-7; the verification's 'longer' step extends it)"),
     "marching-quasi-newton": Recipe(
         "marching-quasi-newton", True, ("periodic", (("width", 30), ("depth", 3))), (("res", 4000),),
         (("adam", 1000), ("ssbroyden", 4000)),
