@@ -567,10 +567,11 @@ def lm_curriculum_spec(coef: str, target: float, small: float) -> str:
     return f"curriculum:coef={coef},start={small:g},stages={max(2, round(target / 5.0) + 1)}"
 
 
-def _without_embedding(args: tuple[str, ...]) -> tuple[str, ...]:
-    """A recipe's arguments with its periodic network replaced by a plain one of the same size (initial data the
-    embedding cannot represent: ``Context.periodic``)."""
-    return tuple("mlp:" + a.split(":", 1)[1] if a.startswith("periodic:") else a for a in args)
+def _network_for(args: tuple[str, ...], periodic: bool) -> tuple[str, ...]:
+    """A recipe's arguments with its network made periodic (``periodic``) or plain, same size: the exact periodic
+    embedding where the problem is periodic and its initial data allow (``Context.periodic``)."""
+    old, new = ("mlp:", "periodic:") if periodic else ("periodic:", "mlp:")
+    return tuple(new + a[len(old):] if a.startswith(old) else a for a in args)
 
 
 #: findings the time-marching recipe answers on a time-dependent problem with smooth periodic data
@@ -610,11 +611,6 @@ def _with_seam_input(args: tuple[str, ...], kappa: float | None) -> tuple[str, .
 RESAMPLED_FINDINGS = ("unbalanced-terms", "stall", "loss-low-error-high", "still-improving")
 
 
-def _with_embedding(args: tuple[str, ...]) -> tuple[str, ...]:
-    """A recipe's arguments with its plain network replaced by a periodic one of the same size."""
-    return tuple("periodic:" + a.split(":", 1)[1] if a.startswith("mlp:") else a for a in args)
-
-
 def second_order(ctx: Context, finding: str) -> tuple[Suggestion, ...]:
     """The measured second-order recipes for ``finding``, best first, listed after the first-order remedies:
     curriculum + Levenberg–Marquardt when the coefficient's conditioning grows; elsewhere, for an unsolved probe
@@ -627,7 +623,7 @@ def second_order(ctx: Context, finding: str) -> tuple[Suggestion, ...]:
     if finding in ("conditioning-growth", "stall") and c and "curriculum" in ctx.available:
         r = RECIPES["curriculum-lm"]
         spec = lm_curriculum_spec(*c)
-        args = r.args if ctx.periodic else _without_embedding(r.args)
+        args = _network_for(r.args, ctx.periodic)
         return (Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name),)
     if finding not in RESAMPLED_FINDINGS:
         return ()
@@ -635,7 +631,7 @@ def second_order(ctx: Context, finding: str) -> tuple[Suggestion, ...]:
     if "rad" in ctx.available:
         r = RECIPES["resampled-quasi-newton"]
         spec = RECIPE_SPECS[r.name]
-        args = _with_embedding(r.args) if ctx.periodic else r.args
+        args = _network_for(r.args, ctx.periodic)
         out.append(Suggestion(r.evidence, spec, args, train_command(ctx, [spec], args), recipe=r.name))
     r = RECIPES["natural-gradient-periodic" if ctx.periodic else "natural-gradient"]
     out.append(Suggestion(r.evidence, None, r.args, train_command(ctx, [], r.args), recipe=r.name))
