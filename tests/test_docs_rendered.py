@@ -245,3 +245,13 @@ def test_every_spec_renders_once_its_missing_rows_are_committed(tmp_path):
                  "optimizers-short", "auto-quick", "moonshot"):
         table = [x for x in out[name].splitlines() if x.startswith("|")]
         assert table and not any(R.NOT_BACKED in x for x in table), name
+
+
+def test_auto_choice_names_each_seeds_findings_where_the_probes_differ():
+    base = {"remedies": ["rad:every=500"], "recipe": "resampled-quasi-newton"}
+    same = R.Group({}, [{**base, "seed": s, "findings": ["stall"]} for s in (1, 0)])
+    assert R._auto_choice(same).endswith("(findings: stall)")
+    differ = R.Group({}, [{**base, "seed": 2, "findings": []}, {**base, "seed": 0, "findings": ["stall"]},
+                          {**base, "seed": 1, "findings": ["stall", "still-improving"]}])
+    assert R._auto_choice(differ).endswith("(findings, seeds 0 / 1 / 2: stall / stall, still-improving / none)")
+    assert "findings" not in R._auto_choice(R.Group({}, [{**base, "seed": 0, "findings": []}]))

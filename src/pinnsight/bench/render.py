@@ -734,12 +734,21 @@ def _remedies(g: Group) -> str:
     return ", ".join(f"`{s}`" for s in specs) or "—"
 
 
+def _auto_findings(g: Group) -> str:
+    """The probe's findings; per seed (in seed order) where the seeds' probes read differently."""
+    rows = sorted(g.rows, key=lambda r: r.get("seed", 0))
+    each = [", ".join(r.get("findings") or ()) or "none" for r in rows]
+    if len(set(each)) == 1:
+        return f" (findings: {each[0]})" if rows[0].get("findings") else ""
+    seeds = " / ".join(str(r.get("seed", 0)) for r in rows)
+    return f" (findings, seeds {seeds}: {' / '.join(each)})"
+
+
 def _auto_choice(g: Group) -> str:
     r = g.rows[0]
     text = " + ".join(f"`{s}`" for s in r.get("remedies") or []) or "no remedy"
     return text + (f", recipe `{r['recipe']}`" if r.get("recipe") else "") + (
-        ", `--symmetric`" if r.get("symmetric") else "") + (
-        f" (findings: {', '.join(r['findings'])})" if r.get("findings") else "")
+        ", `--symmetric`" if r.get("symmetric") else "") + _auto_findings(g)
 
 
 # -------------------------------------------------------------------------------- issue 5: optimizer tables
