@@ -255,3 +255,10 @@ def test_auto_choice_names_each_seeds_findings_where_the_probes_differ():
                           {**base, "seed": 1, "findings": ["stall", "still-improving"]}])
     assert R._auto_choice(differ).endswith("(findings, seeds 0 / 1 / 2: stall / stall, still-improving / none)")
     assert "findings" not in R._auto_choice(R.Group({}, [{**base, "seed": 0, "findings": []}]))
+
+
+def test_attempt_chain_orders_attempts_with_the_step_after_each_and_bolds_the_kept_one():
+    row = {"kept": 1, "escalation": [{"action": "longer", "for": "unconverged", "rel_l2": 1.54e-5, "wall_s": 616.0},
+                                     {"action": None, "for": None, "rel_l2": 3.38e-6, "wall_s": 591.2}]}
+    assert R._attempt_chain(R.Group({}, [row])) == "1.54e-5 (616 s) → longer (unconverged) → **3.38e-6 (591 s)**"
+    assert R._attempt_chain(R.Group({}, [{"escalation": []}])) == "—"

@@ -1572,6 +1572,19 @@ def _escalation(what: str) -> Callable[[Group], str]:
     return cell
 
 
+def _attempt_chain(g: Group) -> str:
+    """A benchmarks/auto.py row's attempts in order: each one's rel L2 and seconds, the step that followed it and
+    the issue it answered; the kept attempt in bold."""
+    r = g.rows[0]
+    parts = []
+    for i, a in enumerate(r.get("escalation") or ()):
+        text = f"{num(a.get('rel_l2'), 3)} ({seconds(a.get('wall_s') or 0.0)} s)"
+        parts.append(f"**{text}**" if i == r.get("kept") else text)
+        if a.get("action"):
+            parts.append(f"{a['action']} ({a['for']})")
+    return " → ".join(parts) or "—"
+
+
 def _process_s(g: Group) -> str:
     """The whole command's seconds (probe, main run, escalation); a run trained in-process: its recorded ones."""
     r = g.rows[0]
@@ -1706,6 +1719,17 @@ SECTIONS.update({
                  Cell("auto now (kept)", fn=_escalation("kept")),
                  Cell("escalation steps (for)", fn=_escalation("steps")),
                  Cell("stopped", fn=_escalation("stopped")), Cell("total s", fn=_process_s))),
+    "auto-verify": Table(
+        rows=tuple(Row(text, Select("auto_medium", {"case": case, "label": label, "size": "medium", "seed": 0}),
+                       f"OPENBLAS_NUM_THREADS=1 python3 benchmarks/auto.py --size medium --cases {case} "
+                       "--labels auto-verify --seeds 0 --jsonl benchmarks/results/auto_medium.jsonl")
+                   for case, label, text in (
+                       ("helmholtz", "auto-verify", "Helmholtz (1, 4)"),
+                       ("burgers", "auto-verify-before-resampled",
+                        "Burgers, before the resampled recipe (Adam → natural gradient)"))),
+        columns=(Label("case (seed 0, `--remedy auto`, default budget)"), Cell("recipe", fn=_auto_choice),
+                 Cell("rel L2 (s) of each attempt → the step after it (for)", fn=_attempt_chain),
+                 Stat("wall s (probe included)"))),
 })
 
 
